@@ -1,0 +1,39 @@
+"""esms-baseline: the "socle de base" security baseline for French medico-social
+establishments, as code.
+
+The public API is typed and layered: profile (load, validate) -> plan (profile to Ansible
+vars and inventory) -> run (ansible-runner) -> conformance (check) -> report.
+"""
+
+from __future__ import annotations
+
+import logging
+
+__version__ = "0.1.0"
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+from esms_baseline.catalogue import Catalogue, Control, load_catalogue  # noqa: E402
+from esms_baseline.errors import (  # noqa: E402
+    CatalogueError,
+    EsmsError,
+    LabError,
+    PlanError,
+    Problem,
+    ProfileError,
+    RunError,
+)
+
+__all__ = [
+    "Catalogue",
+    "CatalogueError",
+    "Control",
+    "EsmsError",
+    "LabError",
+    "PlanError",
+    "Problem",
+    "ProfileError",
+    "RunError",
+    "__version__",
+    "load_catalogue",
+]

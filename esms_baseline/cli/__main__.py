@@ -1,0 +1,5 @@
+import sys
+
+from esms_baseline.cli import main
+
+sys.exit(main())
