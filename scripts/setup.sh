@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Set up a fresh Debian 12 machine (as root) for esms-baseline: the Debian packages the lab
+# and the tests need, and a virtual environment in .venv with the project installed.
+# Idempotent: a second run only checks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages: lab hosts (mmdebstrap, systemd-nspawn, socat relay, nsenter from
+# util-linux), SSH client, nftables (only to read rulesets in tests; never loaded on the
+# control machine), sqlite3 (history), chromium (report tests).
+APT_PACKAGES=(
+  mmdebstrap systemd-container socat util-linux openssh-client nftables
+  sqlite3 git ca-certificates
+)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+if ! .venv/bin/python -c "import esms_baseline, ansible_runner, testinfra, ansiblelint" 2>/dev/null \
+   || [ pyproject.toml -nt .venv/.esms-installed ]; then
+  echo "setup: installing Python packages into .venv"
+  .venv/bin/pip install -q --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
+  .venv/bin/pip install -q -e ".[dev]" 2>&1 | grep -v '^WARNING: Location' || true
+  .venv/bin/python -c "import esms_baseline, ansible_runner, testinfra"
+  touch .venv/.esms-installed
+fi
