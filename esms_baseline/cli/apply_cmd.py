@@ -1,0 +1,103 @@
+"""``esms-baseline apply site.yml``: enforce the baseline with Ansible (ansible-runner)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from esms_baseline.catalogue import AREAS, load_catalogue
+from esms_baseline.plan import build_plan
+from esms_baseline.profile import load_profile
+from esms_baseline.results import ApplyResult, TaskOutcome
+from esms_baseline.run import Progress, apply
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("apply", help="apply the site profile to its hosts (Ansible)")
+    p.add_argument("profile", type=Path, help="the site profile (site.yml)")
+    p.add_argument("-i", "--inventory", type=Path, help="Ansible inventory (overrides the profile's)")
+    p.add_argument("-l", "--limit", help="only these hosts or groups (comma-separated)")
+    p.add_argument("--controls", help="only these control ids (comma-separated)")
+    p.add_argument("--check", action="store_true", help="dry run: change nothing, say what would change")
+    p.add_argument("--diff", action="store_true", help="show the differences in changed files")
+    p.add_argument("-f", "--forks", type=int, default=10, help="hosts handled in parallel (default 10)")
+    p.add_argument("--artifacts-dir", type=Path, help="where run artifacts go")
+    p.add_argument("--vault-password-file", type=Path, help="password file of the profile's vault")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    p.set_defaults(func=run)
+
+
+def split_ids(text: str | None) -> list[str] | None:
+    if not text:
+        return None
+    return [t.strip().upper() for t in text.split(",") if t.strip()]
+
+
+def _progress(p: Progress) -> None:
+    if p.outcome in (TaskOutcome.CHANGED, TaskOutcome.FAILED, TaskOutcome.UNREACHABLE):
+        extra = f": {p.message}" if p.message else ""
+        print(f"  {p.host:<12} {p.outcome.value:<11} {p.task}{extra}", file=sys.stderr, flush=True)
+
+
+def render_table(result: ApplyResult) -> str:
+    cat = load_catalogue()
+    area_of = {c.id: c.area for c in cat.controls}
+    areas = [a for a in AREAS if a not in ("organisation",)]
+    used = [a for a in areas if any(area_of.get(cid) == a for h in result.hosts for cid in h.controls)]
+    used += [a for a in areas if a not in used and any(
+        area_of.get(cid) == a for cids in result.excepted.values() for cid in cids)]
+    cols = [a for a in areas if a in used]
+    rows = [["host", *cols, "ok", "changed", "failed"]]
+    for h in result.hosts:
+        row = [h.host]
+        for a in cols:
+            outcomes = [o for cid, o in h.controls.items() if area_of.get(cid) == a]
+            excepted = [cid for cid in result.excepted.get(h.host, ()) if area_of.get(cid) == a]
+            if h.unreachable:
+                cell = "unreachable"
+            elif TaskOutcome.FAILED in outcomes:
+                cell = "failed"
+            elif TaskOutcome.CHANGED in outcomes:
+                cell = "changed"
+            elif TaskOutcome.OK in outcomes:
+                cell = "ok"
+            else:
+                cell = "-"
+            if excepted:
+                cell += f" (+{len(excepted)} excepted)" if cell != "-" else "excepted"
+            row.append(cell)
+        row += [str(h.ok), str(h.changed), str(h.failed)]
+        rows.append(row)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows)
+
+
+def run(args: argparse.Namespace) -> int:
+    profile = load_profile(args.profile)
+    controls = split_ids(args.controls)
+    plan = build_plan(profile, inventory=args.inventory, limit=args.limit, controls=controls)
+    mode = "dry run (--check)" if args.check else "apply"
+    print(f"{mode}: {profile.site.name}, {len(plan.hosts)} host(s): {', '.join(plan.host_names)}",
+          file=sys.stderr)
+    for h in plan.hosts:
+        for cid, reason in sorted(h.excepted.items()):
+            print(f"  {h.name:<12} excepted   {cid}: {reason}", file=sys.stderr)
+    result = apply(
+        plan,
+        controls=controls,
+        check_mode=args.check,
+        diff=args.diff,
+        forks=args.forks,
+        artifacts_dir=args.artifacts_dir,
+        vault_password_file=args.vault_password_file,
+        progress=None if args.quiet else _progress,
+    )
+    print(render_table(result))
+    for h in result.hosts:
+        for err in h.errors:
+            print(f"error: {h.host}: {err}", file=sys.stderr)
+    verb = "would change" if args.check else "changed"
+    print(f"\n{result.changed} task(s) {verb}; status {result.status}; artifacts: {result.artifacts_dir}")
+    return result.exit_code
