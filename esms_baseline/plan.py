@@ -300,3 +300,60 @@ def build_plan(
             )
         )
     return Plan(profile=profile, hosts=tuple(hosts), inventory_sources=sources, secret_env=secret_env)
+
+
+def _evidence(ev: Any, max_age_months: int) -> dict[str, Any]:
+    if ev is None:
+        return {"date": None, "document": None, "owner": None, "max_age_months": max_age_months}
+    return {
+        "date": ev.date.isoformat() if ev.date else None,
+        "document": ev.document,
+        "owner": ev.owner,
+        "max_age_months": max_age_months,
+    }
+
+
+def build_check_plan(
+    profile: SiteProfile,
+    inventory: Path | None = None,
+    limit: str | None = None,
+    *,
+    today: Any = None,
+) -> Any:
+    """The conformance plan of ``profile``: each host with its expected variables and the
+    testinfra connection derived from the Ansible inventory (one SSH connection per host)."""
+    import datetime as _dt
+    from urllib.parse import quote
+
+    from esms_baseline.conformance.model import CheckPlan, CheckTarget
+
+    plan = build_plan(profile, inventory=inventory, limit=limit)
+    if plan.inventory_sources:
+        inv = plan.inventory_sources[0]
+    else:
+        from esms_baseline.run import default_state_dir
+
+        inv = plan.write_inventory(default_state_dir() / "inventories" / _slug(profile.site.name))
+    targets = tuple(
+        CheckTarget(
+            name=h.name,
+            platform=h.platform,
+            testinfra_url=f"ansible://{h.name}?ansible_inventory={quote(str(inv), safe='/')}",
+            vars=h.vars,
+            excepted=h.excepted,
+        )
+        for h in plan.hosts
+    )
+    org = profile.organisation
+    months = org.max_age_months
+    return CheckPlan(
+        site_name=profile.site.name,
+        hosts=targets,
+        organisation={
+            "ESMS-ORG-01": _evidence(org.degraded_procedures, months),
+            "ESMS-ORG-02": _evidence(org.awareness, months),
+            "ESMS-ORG-03": _evidence(org.charter, months),
+        },
+        today=today or _dt.date.today(),
+        baseline_version=__version__,
+    )

@@ -1,0 +1,85 @@
+"""Fixtures for the enforcement tests: a lab of their own (apply changes hosts, so these
+tests never share hosts with the tests that need fresh ones), and ways to read a host's state
+from outside (nsenter), independent of the code under test."""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from esms_baseline.lab import Lab, nsenter_run
+from tests.conftest import lab_host_count, lab_skip_reason, new_lab_state_dir, teardown_lab
+
+#: What apply and check may touch on a host; hashed to prove that a check or a dry run
+#: leaves the host byte-identical. Ansible's own remote working area (~/.ansible) is left out.
+WATCHED = ("/etc", "/usr/share/pam-configs", "/var/lib/esms-baseline", "/home", "/root")
+
+_DIGEST_SCRIPT = r"""
+set -e
+for d in {dirs}; do
+  [ -e "$d" ] || continue
+  find "$d" -xdev \( -name .ansible -prune \) -o \( -type f -o -type l \) -print0
+done | sort -z | while IFS= read -r -d '' f; do
+  if [ -L "$f" ]; then printf '%s -> %s\n' "$f" "$(readlink "$f")";
+  else printf '%s %s %s\n' "$f" "$(stat -c '%a %U %G %Y' "$f")" "$(sha256sum < "$f" | cut -d' ' -f1)"; fi
+done
+"""
+
+
+def host_state(lab: Lab, host: str, dirs: tuple[str, ...] = WATCHED) -> dict[str, str]:
+    """path -> mode, owner, mtime and sha256 of every file under ``dirs`` on ``host``."""
+    out = nsenter_run(lab, host, ["bash", "-c", _DIGEST_SCRIPT.format(dirs=" ".join(dirs))]).stdout
+    state = {}
+    for line in out.splitlines():
+        path, _, rest = line.partition(" ")
+        state[path] = rest
+    return state
+
+
+def digest(state: dict[str, str]) -> str:
+    return hashlib.sha256(repr(sorted(state.items())).encode()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def site_lab() -> Iterator[Lab]:
+    """A lab of 3 hosts for one test module; torn down at its end."""
+    reason = lab_skip_reason()
+    if reason:
+        pytest.skip(reason)
+    from esms_baseline import lab as lab_api
+
+    state_dir = new_lab_state_dir("apply")
+    atexit.register(teardown_lab, state_dir)
+    try:
+        yield lab_api.up(max(3, lab_host_count()), state_dir=state_dir)
+    finally:
+        teardown_lab(state_dir)
+
+
+@pytest.fixture(scope="session")
+def initial_passwords() -> Iterator[dict[str, str]]:
+    """Random initial passwords in the environment, for the example profile's users."""
+    from esms_baseline.plan import build_plan
+    from esms_baseline.profile import load_profile
+
+    profile = load_profile(Path(__file__).resolve().parents[2] / "examples" / "site.yml")
+    names = sorted({u.initial_password.name for u in profile.accounts.users
+                    if u.initial_password is not None and u.initial_password.kind == "env"})
+    del build_plan
+    values = {n: "Esms-" + secrets.token_urlsafe(16) for n in names}
+    old = {n: os.environ.get(n) for n in names}
+    os.environ.update(values)
+    try:
+        yield values
+    finally:
+        for n, v in old.items():
+            if v is None:
+                os.environ.pop(n, None)
+            else:
+                os.environ[n] = v

@@ -1,0 +1,242 @@
+"""Enforcement on real lab hosts over real SSH: apply the example profile, then prove it.
+
+The tests of this module run in order on one lab of their own (fixture ``site_lab``):
+apply -> check passes -> second apply changes nothing -> a dry run and a check leave the hosts
+byte-identical -> each control broken by hand is reported on exactly that host and repaired by
+the next apply -> exceptions are honoured -> a firewall that would cut management is rolled
+back -> the pre-flight refuses a run that would lock the management account out -> no secret
+leaks into output or artifacts.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from esms_baseline.catalogue import load_catalogue
+from esms_baseline.conformance import check
+from esms_baseline.lab import Lab, nsenter_run
+from esms_baseline.plan import build_check_plan, build_plan
+from esms_baseline.profile import SiteProfile, load_profile
+from esms_baseline.results import ApplyResult, CheckResult, Verdict
+from esms_baseline.run import apply
+
+from .conftest import host_state
+
+pytestmark = [pytest.mark.lab, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "site.yml"
+DEBIAN_CONTROLS = [c.id for c in load_catalogue().for_platform("debian")]
+
+
+@dataclass
+class Site:
+    lab: Lab
+    profile: SiteProfile
+    artifacts: Path
+
+    def apply(self, **kw: Any) -> ApplyResult:
+        limit = kw.pop("limit", None)
+        plan = build_plan(self.profile, inventory=self.lab.inventory_path, limit=limit)
+        return apply(plan, artifacts_dir=self.artifacts, forks=5, **kw)
+
+    def check(self, **kw: Any) -> CheckResult:
+        limit = kw.pop("limit", None)
+        return check(build_check_plan(self.profile, self.lab.inventory_path, limit), **kw)
+
+
+@pytest.fixture(scope="module")
+def site(site_lab: Lab, initial_passwords: dict[str, str],
+         tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    yield Site(site_lab, load_profile(EXAMPLE), tmp_path_factory.mktemp("artifacts"))
+
+
+def failing(result: CheckResult) -> set[tuple[str, str]]:
+    return {(r.host, r.control) for r in result.results if r.verdict is Verdict.FAIL}
+
+
+def verdicts(result: CheckResult, host: str) -> dict[str, Verdict]:
+    return {r.control: r.verdict for r in result.results if r.host == host}
+
+
+def excepted_pairs(profile: SiteProfile, hosts: list[str]) -> set[tuple[str, str]]:
+    return {(h, cid) for h in hosts for cid in profile.exceptions_for(h)}
+
+
+def test_first_apply_brings_every_host_to_the_baseline(site: Site) -> None:
+    result = site.apply()
+    assert result.exit_code == 0, [(h.host, h.errors) for h in result.hosts]
+    assert all(h.changed > 0 for h in result.hosts)
+    report = site.check()
+    problems = [r for r in report.results if r.verdict in (Verdict.FAIL, Verdict.ERROR, Verdict.UNREACHABLE)]
+    assert not problems, problems
+    hosts = [h.name for h in site.lab.hosts]
+    for host in hosts:
+        v = verdicts(report, host)
+        for cid in DEBIAN_CONTROLS:
+            expected = {Verdict.EXCEPTED} if cid in site.profile.exceptions_for(host) else {
+                Verdict.PASS, Verdict.NOT_APPLICABLE}
+            assert v.get(cid) in expected, (host, cid, v.get(cid))
+
+
+def test_second_apply_changes_nothing(site: Site) -> None:
+    result = site.apply()
+    assert result.exit_code == 0
+    assert {h.host: h.changed for h in result.hosts} == {h.host: 0 for h in result.hosts}
+
+
+def test_dry_run_and_check_leave_hosts_byte_identical(site: Site) -> None:
+    hosts = [h.name for h in site.lab.hosts]
+    # Make a difference for the dry run to find, without touching what we hash.
+    before = {h: host_state(site.lab, h) for h in hosts}
+    dry = site.apply(check_mode=True, diff=True)
+    assert dry.exit_code == 0
+    assert sum(h.changed for h in dry.hosts) == 0
+    report = site.check()
+    assert report.exit_code == 0
+    after = {h: host_state(site.lab, h) for h in hosts}
+    for h in hosts:
+        changed = {p for p in set(before[h]) | set(after[h]) if before[h].get(p) != after[h].get(p)}
+        assert not changed, (h, sorted(changed)[:20])
+
+
+# A manual break per control, as an administrator would do it, run as root on the host.
+BREAKS: dict[str, str] = {
+    "ESMS-LOCK-01": "sed -i 's/^/# /' /etc/profile.d/esms-tmout.sh",
+    "ESMS-LOCK-02": "rm -f /etc/ssh/sshd_config.d/50-esms-session-lock.conf",
+    "ESMS-LOCK-03": "rm -f /etc/systemd/logind.conf.d/50-esms-session-lock.conf",
+    "ESMS-PWD-01": "sed -i 's/^minlen.*/minlen = 6/' /etc/security/pwquality.conf.d/50-esms.conf",
+    "ESMS-PWD-02": "pam-auth-update --package --disable esms-faillock",
+    "ESMS-PWD-03": "sed -i 's/^ENCRYPT_METHOD.*/ENCRYPT_METHOD MD5/' /etc/login.defs",
+    "ESMS-PWD-04": "sed -i 's/^PASS_MAX_DAYS.*/PASS_MAX_DAYS 99999/' /etc/login.defs",
+    "ESMS-ACC-01": "usermod -c 'Quelqu un d autre' {user}",
+    "ESMS-ACC-02": "useradd -m accueil && echo accueil:Accueil2024 | chpasswd",
+    "ESMS-ACC-03": "usermod -U -e '' {departed} 2>/dev/null || usermod -e '' {departed}; chage -E -1 {departed}",
+    "ESMS-ACC-04": "useradd -m -G sudo intrus",
+    "ESMS-ACC-05": "useradd -m sanspass && passwd -d sanspass",
+    "ESMS-ACC-06": "rm -f /etc/ssh/sshd_config.d/40-esms-accounts.conf",
+    "ESMS-UPD-01": "rm -f /etc/apt/apt.conf.d/52esms-unattended-upgrades /etc/apt/apt.conf.d/20auto-upgrades",
+    "ESMS-UPD-02": "rm -rf /etc/systemd/system/apt-daily-upgrade.timer.d && systemctl daemon-reload",
+    "ESMS-UPD-03": "echo 'Unattended-Upgrade::Automatic-Reboot-Time \"14:00\";' > /etc/apt/apt.conf.d/99local-reboot",
+    "ESMS-FW-01": "nft flush ruleset",
+    "ESMS-FW-02": "nft add rule inet filter input tcp dport 8080 accept",
+    "ESMS-FW-03": "nft insert rule inet filter input tcp dport 22 accept",
+}
+
+
+def _break_rounds(site: Site) -> list[list[tuple[str, str]]]:
+    """Rounds of (host, control): in each round every host has a different control broken."""
+    hosts = [h.name for h in site.lab.hosts]
+    todo = [c for c in DEBIAN_CONTROLS if c in BREAKS]
+    rounds = []
+    while todo:
+        batch = []
+        for h in hosts:
+            candidates = [c for c in todo if c not in site.profile.exceptions_for(h)]
+            if candidates:
+                batch.append((h, candidates[0]))
+                todo.remove(candidates[0])
+        if not batch:
+            break
+        rounds.append(batch)
+    return rounds
+
+
+def test_every_implemented_control_has_a_manual_break() -> None:
+    assert sorted(set(DEBIAN_CONTROLS) - set(BREAKS) - {"ESMS-LOCK-04"}) == []
+
+
+def test_each_control_broken_by_hand_is_reported_on_that_host_and_repaired(site: Site) -> None:
+    users = [u for u in site.profile.accounts.users if u.state == "present"]
+    departed = [u for u in site.profile.accounts.users if u.state == "departed" and not u.remove_home]
+    fmt = {"user": users[0].login, "departed": departed[0].login if departed else "nobody"}
+    for batch in _break_rounds(site):
+        for host, cid in batch:
+            nsenter_run(site.lab, host, ["bash", "-c", BREAKS[cid].format(**fmt)])
+        report = site.check()
+        assert failing(report) == set(batch), (batch, sorted(failing(report)))
+        repaired = site.apply()
+        assert repaired.exit_code == 0, [(h.host, h.errors) for h in repaired.hosts]
+        again = site.check()
+        assert failing(again) == set(), (batch, sorted(failing(again)))
+
+
+def test_exception_is_honoured_by_apply_and_check(site: Site, tmp_path: Path) -> None:
+    pairs = excepted_pairs(site.profile, [h.name for h in site.lab.hosts])
+    assert pairs, "the example profile should carry an exception"
+    host, cid = sorted(pairs)[0]
+    assert cid in BREAKS, f"no manual break for {cid}"
+    nsenter_run(site.lab, host, ["bash", "-c", BREAKS[cid].format(user="x", departed="x")])
+    site.apply(limit=host)
+    report = site.check(limit=host)
+    assert verdicts(report, host)[cid] is Verdict.EXCEPTED
+    # Apply really left the excepted control alone: without the exception it fails...
+    raw = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
+    raw["exceptions"] = [e for e in raw.get("exceptions", []) if e["control"] != cid]
+    unexcepted = tmp_path / "site.yml"
+    unexcepted.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    strict = Site(site.lab, load_profile(unexcepted), site.artifacts)
+    assert verdicts(strict.check(limit=host), host)[cid] is Verdict.FAIL
+    # ...and the next apply without it repairs it.
+    assert strict.apply(limit=host).exit_code == 0
+    assert verdicts(strict.check(limit=host), host)[cid] is Verdict.PASS
+
+
+def test_firewall_that_cuts_management_is_rolled_back(site: Site) -> None:
+    host = site.lab.hosts[-1].name
+    before = nsenter_run(site.lab, host, ["nft", "list", "ruleset"]).stdout
+    cutting = "flush ruleset\ntable inet filter {\n  chain input {\n    type filter hook input priority 0; policy drop;\n  }\n}\n"
+    result = site.apply(limit=host, controls=["ESMS-FW-01"],
+                        extravars={"esms_firewall_ruleset_override": cutting,
+                                   "esms_firewall_rollback_seconds": 15})
+    h = result.hosts[0]
+    assert h.failed or h.unreachable
+    assert any("rolled back" in e for e in h.errors), h.errors
+    after = nsenter_run(site.lab, host, ["nft", "list", "ruleset"]).stdout
+    assert after == before
+    assert site.check(limit=host).exit_code == 0
+
+
+def test_preflight_refuses_a_run_that_would_lock_out_management(site: Site) -> None:
+    host = site.lab.hosts[0].name
+    before = host_state(site.lab, host)
+    result = site.apply(limit=host, extravars={"esms_accounts_forbidden_generic_logins": ["esms-admin"]})
+    assert result.exit_code != 0
+    assert any("esms-admin" in e for e in result.hosts[0].errors), result.hosts[0].errors
+    assert host_state(site.lab, host) == before
+
+
+def test_cli_apply_then_check_and_no_secret_anywhere(site: Site, initial_passwords: dict[str, str],
+                                                    tmp_path: Path) -> None:
+    # A new declared user gets an initial password from the environment: its value must
+    # appear nowhere, neither in the CLI's output nor in the run's artifacts.
+    env_cli = [sys.executable, "-m", "esms_baseline"]
+    proc = subprocess.run(
+        [*env_cli, "apply", str(EXAMPLE), "--inventory", str(site.lab.inventory_path),
+         "--artifacts-dir", str(tmp_path), "--diff"],
+        capture_output=True, text=True, check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "artifacts:" in proc.stdout
+    chk = subprocess.run(
+        [*env_cli, "check", str(EXAMPLE), "--inventory", str(site.lab.inventory_path), "--json"],
+        capture_output=True, text=True, check=False,
+    )
+    assert chk.returncode == 0, chk.stdout[-3000:] + chk.stderr
+    doc = json.loads(chk.stdout)
+    assert doc["exit_code"] == 0
+    blobs = [proc.stdout, proc.stderr, chk.stdout, chk.stderr]
+    for f in list(tmp_path.rglob("*")) + list(site.artifacts.rglob("*")):
+        if f.is_file():
+            blobs.append(f.read_text(errors="replace"))
+    for secret in initial_passwords.values():
+        assert not any(secret in b for b in blobs), "an initial password leaked"
