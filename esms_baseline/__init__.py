@@ -13,8 +13,8 @@ __version__ = "0.1.0"
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
-from esms_baseline.catalogue import Catalogue, Control, load_catalogue  # noqa: E402
-from esms_baseline.errors import (  # noqa: E402
+from esms_baseline.catalogue import Catalogue, Control, load_catalogue
+from esms_baseline.errors import (
     CatalogueError,
     EsmsError,
     LabError,
@@ -23,6 +23,7 @@ from esms_baseline.errors import (  # noqa: E402
     ProfileError,
     RunError,
 )
+from esms_baseline.profile import SiteProfile, load_profile
 
 __all__ = [
     "Catalogue",
@@ -34,6 +35,8 @@ __all__ = [
     "Problem",
     "ProfileError",
     "RunError",
+    "SiteProfile",
     "__version__",
     "load_catalogue",
+    "load_profile",
 ]

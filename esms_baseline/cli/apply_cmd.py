@@ -95,9 +95,9 @@ def run(args: argparse.Namespace) -> int:
         progress=None if args.quiet else _progress,
     )
     print(render_table(result))
-    for h in result.hosts:
-        for err in h.errors:
-            print(f"error: {h.host}: {err}", file=sys.stderr)
+    for ha in result.hosts:
+        for err in ha.errors:
+            print(f"error: {ha.host}: {err}", file=sys.stderr)
     verb = "would change" if args.check else "changed"
     print(f"\n{result.changed} task(s) {verb}; status {result.status}; artifacts: {result.artifacts_dir}")
     return result.exit_code

@@ -177,7 +177,10 @@ def read_yaml(path: Path, *, display: str | None = None) -> Document:
     finally:
         loader.dispose()
 
-    doc.data = _to_json(doc.data, (), doc)
+    before = len(doc.problems)
+    data = _to_json(doc.data, (), doc)
+    # A value without a JSON equivalent is fatal: the schema would only add noise about it.
+    doc.data = data if len(doc.problems) == before else None
     return doc
 
 
@@ -268,8 +271,9 @@ def _to_json(value: Any, path: JsonPath, doc: Document) -> Any:
         return value.isoformat()
     if isinstance(value, datetime.date):
         return value.isoformat()
-    kind = {bytes: "binary data (!!binary)", set: "a set (!!set)", tuple: "ordered pairs"}
-    what = kind.get(type(value), type(value).__name__)
+    kinds: dict[type, str] = {bytes: "binary data (!!binary)", set: "a set (!!set)",
+                              tuple: "ordered pairs"}
+    what = kinds.get(type(value), type(value).__name__)
     doc.problems.append(doc.problem(path, f"{what} is not accepted in a profile: use plain "
                                           "text, numbers, lists and mappings", key=False))
     return None
