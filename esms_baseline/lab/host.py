@@ -16,6 +16,10 @@ from esms_baseline.lab.state import HostRecord
 
 CONTAINER_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
+# nspawn processes started by this Python process, kept so that they are reaped (and not
+# reported as leaked) when ``down`` runs in the same process; others are reaped by PID 1.
+_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
+
 
 # --- overlay -----------------------------------------------------------------------------
 
@@ -128,6 +132,7 @@ def start(rec: HostRecord, cgroup_dirs: list[Path], log_path: Path) -> int:
         raise LabError(f"cannot start systemd-nspawn for {rec.name}: {exc}") from exc
     finally:
         log.close()
+    _CHILDREN[proc.pid] = proc
     return proc.pid
 
 
@@ -223,6 +228,21 @@ def terminate(pids: list[int], timeout: float) -> list[int]:
     return left
 
 
+def wait_reaped(pids: list[int], timeout: float) -> None:
+    """Wait until the PIDs are gone from /proc, zombies included: an orphaned nspawn is
+    reaped by the control machine's PID 1, which may take a moment."""
+    deadline = time.monotonic() + timeout
+    for pid in pids:
+        child = _CHILDREN.pop(pid, None)
+        if child is not None:
+            try:
+                child.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                _CHILDREN[pid] = child
+    while time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() for p in pids):
+        time.sleep(0.1)
+
+
 def kill(pids: list[int]) -> None:
     for pid in pids:
         try:
@@ -239,11 +259,10 @@ def _alive(pid: int) -> bool:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except (OSError, IndexError):
         return False
-    if state == "Z":  # our own child not reaped yet: it is gone
-        try:
-            os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
+    if state == "Z":  # exited, not reaped yet: it is gone
+        child = _CHILDREN.pop(pid, None)
+        if child is not None:
+            child.poll()
         return False
     return True
 

@@ -40,7 +40,7 @@ def test_validate_summary(capsys: pytest.CaptureFixture[str]) -> None:
     assert "EHPAD Les Tilleuls" in out
     assert "hosts: 3 (lab-01, lab-02, lab-03)" in out
     assert "serveurs, postes_soins, bureaux" in out
-    assert "ESMS-LOCK-04 on lab-01 until 2027-06-30" in out
+    assert "ESMS-LOCK-01 on lab-01 until 2027-06-30" in out
 
 
 def test_validate_quiet(capsys: pytest.CaptureFixture[str]) -> None:

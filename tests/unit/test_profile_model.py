@@ -126,7 +126,7 @@ def test_example_profile() -> None:
     assert [h for h in p.hosts if p.settings_for(h).backup_enabled] == ["lab-01"]
     assert p.backup.password == SecretRef("env", "ESMS_BACKUP_PASSWORD")
     # exceptions
-    assert set(p.exceptions_for("lab-01")) == {"ESMS-LOCK-04"}
+    assert set(p.exceptions_for("lab-01")) == {"ESMS-LOCK-01"}
     assert p.exceptions_for("lab-02") == {}
     assert all(e.expires >= datetime.date(2027, 1, 1) for e in p.exceptions)
 
