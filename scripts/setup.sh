@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 # util-linux), SSH client, nftables (only to read rulesets in tests; never loaded on the
 # control machine), sqlite3 (history), chromium (report tests).
 APT_PACKAGES=(
-  mmdebstrap systemd-container socat util-linux openssh-client nftables
+  mmdebstrap systemd-container socat util-linux openssh-client nftables procps
   sqlite3 git ca-certificates
 )
 missing=()

@@ -46,8 +46,8 @@ def _is_v2(point: Path, mountinfo: str) -> bool:
 
 
 def _unescape(s: str) -> str:
-    return s.replace("\\040", " ").replace("\\011", "\t").replace("\\012", "\n").replace(
-        "\\134", "\\"
+    return (
+        s.replace("\\040", " ").replace("\\011", "\t").replace("\\012", "\n").replace("\\134", "\\")
     )
 
 

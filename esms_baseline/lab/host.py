@@ -23,6 +23,7 @@ _CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
 
 # --- overlay -----------------------------------------------------------------------------
 
+
 def mountpoints() -> list[str]:
     """Mount points on the control machine (from /proc/self/mountinfo, unescaped)."""
     points = []
@@ -53,7 +54,9 @@ def mount_overlay(base: Path, rec: HostRecord) -> None:
     opts = f"lowerdir={base},upperdir={upper},workdir={work}"
     proc = subprocess.run(
         ["mount", "-t", "overlay", "overlay", "-o", opts, str(root)],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if proc.returncode != 0:
         raise LabError(f"cannot mount the overlay for {rec.name}: {proc.stderr.strip()}")
@@ -98,6 +101,7 @@ def write_identity(root: Path, name: str, public_key: str) -> None:
 
 
 # --- nspawn ------------------------------------------------------------------------------
+
 
 def nspawn_argv(rec: HostRecord) -> list[str]:
     return [

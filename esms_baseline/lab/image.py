@@ -57,6 +57,7 @@ DESKTOP_PACKAGES: tuple[str, ...] = (
     "dconf-gsettings-backend",
     "gsettings-desktop-schemas",
     "gnome-settings-daemon-common",
+    "libglib2.0-bin",  # gsettings, to read a setting the way a GNOME session sees it
 )
 
 SUITES: tuple[str, ...] = ("bookworm", "trixie")
@@ -232,8 +233,16 @@ def _chroot(root: Path, *argv: str) -> None:
 def _customise(root: Path) -> None:
     user = MANAGEMENT_USER
     # Management account: key-only (authorized_keys is written per host), locked password.
-    _chroot(root, "useradd", "--create-home", "--shell", "/bin/bash",
-            "--comment", "esms-baseline management (lab)", user)
+    _chroot(
+        root,
+        "useradd",
+        "--create-home",
+        "--shell",
+        "/bin/bash",
+        "--comment",
+        "esms-baseline management (lab)",
+        user,
+    )
     _chroot(root, "passwd", "--lock", user)
     _chroot(root, "install", "-d", "-m", "0700", "-o", user, "-g", user, f"/home/{user}/.ssh")
     sudoers = root / "etc/sudoers.d" / user

@@ -73,9 +73,7 @@ def render_ssh_config(
     return "\n".join(lines)
 
 
-def render_inventory(
-    names: Sequence[str], *, ssh_config: Path, user: str = MANAGEMENT_USER
-) -> str:
+def render_inventory(names: Sequence[str], *, ssh_config: Path, user: str = MANAGEMENT_USER) -> str:
     doc = {
         "all": {
             "children": {
