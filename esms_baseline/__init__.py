@@ -14,6 +14,7 @@ __version__ = "0.1.0"
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 from esms_baseline.catalogue import Catalogue, Control, load_catalogue
+from esms_baseline.conformance import CheckPlan, CheckTarget, check
 from esms_baseline.errors import (
     CatalogueError,
     EsmsError,
@@ -23,13 +24,20 @@ from esms_baseline.errors import (
     ProfileError,
     RunError,
 )
+from esms_baseline.history import History
 from esms_baseline.profile import SiteProfile, load_profile
+from esms_baseline.report import render
+from esms_baseline.results import CheckResult
 
 __all__ = [
     "Catalogue",
     "CatalogueError",
+    "CheckPlan",
+    "CheckResult",
+    "CheckTarget",
     "Control",
     "EsmsError",
+    "History",
     "LabError",
     "PlanError",
     "Problem",
@@ -37,6 +45,8 @@ __all__ = [
     "RunError",
     "SiteProfile",
     "__version__",
+    "check",
     "load_catalogue",
     "load_profile",
+    "render",
 ]

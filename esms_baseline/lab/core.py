@@ -322,7 +322,10 @@ def _write_access_files(sd: Path, state: LabState) -> None:
         render_ssh_config(targets, lab_id=state.lab_id, private_key=key, control_dir=cdir),
         0o600,
     )
-    write_atomic(sd / INVENTORY_FILE, render_inventory([t.name for t in targets], ssh_config=cfg))
+    write_atomic(
+        sd / INVENTORY_FILE,
+        render_inventory([t.name for t in targets], ssh_config=cfg, control_dir=cdir),
+    )
 
 
 def _host_state(rec: HostRecord) -> str:

@@ -73,7 +73,17 @@ def render_ssh_config(
     return "\n".join(lines)
 
 
-def render_inventory(names: Sequence[str], *, ssh_config: Path, user: str = MANAGEMENT_USER) -> str:
+def render_inventory(
+    names: Sequence[str],
+    *,
+    ssh_config: Path,
+    control_dir: Path | None = None,
+    user: str = MANAGEMENT_USER,
+) -> str:
+    """The lab's Ansible inventory. Ansible names its own SSH control sockets from the
+    inventory name, port and user, which are the same in every lab (``lab-01`` as
+    esms-admin): ``ansible_control_path_dir`` keeps each lab's sockets in its own folder, so
+    a run on one lab can never travel over another lab's connection."""
     doc = {
         "all": {
             "children": {
@@ -83,6 +93,9 @@ def render_inventory(names: Sequence[str], *, ssh_config: Path, user: str = MANA
                         "ansible_user": user,
                         "ansible_become": True,
                         "ansible_ssh_common_args": f"-F {ssh_config}",
+                        "ansible_control_path_dir": str(
+                            (control_dir or ssh_config.parent) / "acp"
+                        ),
                         "ansible_python_interpreter": "/usr/bin/python3",
                     },
                 }

@@ -74,6 +74,7 @@ def test_inventory_lists_hosts_under_lab_with_management_vars() -> None:
         "ansible_user": "esms-admin",
         "ansible_become": True,
         "ansible_ssh_common_args": "-F /srv/lab/ssh_config",
+        "ansible_control_path_dir": "/srv/lab/acp",
         "ansible_python_interpreter": "/usr/bin/python3",
     }
 

@@ -1,0 +1,163 @@
+"""Run a platform's fact collector on a host, once, through pytest-testinfra.
+
+The collector (``collectors/<platform>.py``, standard library only) travels on the command
+line, compressed: ``python3 -I -B -c 'exec(zlib.decompress(b64decode(...)))'`` as root
+(``sudo -n`` unless already root). Nothing is copied to the host, nothing is written there.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import zlib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, quote, urlparse
+
+from esms_baseline.conformance.model import SUPPORTED_PLATFORMS, CheckTarget
+from esms_baseline.errors import EsmsError
+
+_HERE = Path(__file__).resolve().parent
+#: The collector is killed on the host after this long (a hung query must not hang a run).
+REMOTE_TIMEOUT_SECONDS = 120
+#: SSH options: a dead or frozen host fails fast instead of hanging the check, and no
+#: ControlMaster is used or left behind (a kept-open master would hide a host whose sshd is
+#: down, or a change of its SSH settings).
+SSH_EXTRA_ARGS = (
+    "-o BatchMode=yes -o ServerAliveInterval=5 -o ServerAliveCountMax=3 "
+    "-o ControlMaster=no -o ControlPath=none"
+)
+
+# Root without sudo, otherwise non-interactive sudo (never waits for a password).
+_AS_ROOT = 'if [ "$(id -u)" -eq 0 ]; then exec "$@"; fi; exec sudo -n -- "$@"'
+
+
+class HostUnreachable(EsmsError):
+    """The host could not be reached (SSH connection failed): every control is unreachable."""
+
+
+class CollectionError(EsmsError):
+    """The host was reached but the collector did not return facts (sudo refused, no python3,
+    bad output): every control of the host is an error."""
+
+
+@cache
+def collector_source(platform: str) -> str:
+    if platform not in SUPPORTED_PLATFORMS:
+        raise CollectionError(f"no collector for platform {platform!r}")
+    return (_HERE / f"{platform}.py").read_text(encoding="utf-8")
+
+
+@cache
+def _python_code(platform: str) -> str:
+    payload = base64.b64encode(zlib.compress(collector_source(platform).encode(), 9)).decode()
+    return (
+        "import base64,zlib;exec(compile(zlib.decompress(base64.b64decode("
+        f"'{payload}')),'esms-collector-{platform}','exec'))"
+    )
+
+
+def remote_argv(platform: str) -> list[str]:
+    """The command run on the host (arguments, quoted by testinfra)."""
+    return [
+        "sh", "-c", _AS_ROOT, "esms-collect",
+        "timeout", str(REMOTE_TIMEOUT_SECONDS), "python3", "-I", "-B", "-c", _python_code(platform),
+    ]
+
+
+def host_spec(target: CheckTarget, ssh_config: Path | None) -> str:
+    """The testinfra host spec: the target's URL, with the plan's ssh_config if it has none."""
+    url = target.testinfra_url
+    if ssh_config and urlparse(url).scheme == "ssh" and "ssh_config=" not in url:
+        url += ("&" if "?" in url else "?") + "ssh_config=" + quote(str(ssh_config), safe="/")
+    return url
+
+
+def _is_connection_error(exc: BaseException) -> bool:
+    if isinstance(exc, OSError | TimeoutError):
+        return True
+    if type(exc).__module__.startswith("paramiko"):
+        return True
+    # testinfra's ssh backend raises RuntimeError(CommandResult) when ssh exits with 255
+    return isinstance(exc, RuntimeError) and getattr(exc.args[0] if exc.args else None,
+                                                      "rc", None) == 255
+
+
+def _connection_message(exc: BaseException) -> str:
+    arg = exc.args[0] if exc.args else None
+    stderr = getattr(arg, "stderr", None)
+    if stderr:
+        lines = [ln for ln in str(stderr).strip().splitlines() if ln.strip()]
+        return lines[-1] if lines else "ssh exited with 255"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def testinfra_host(spec: str) -> Any:
+    """A testinfra Host for ``spec`` (ssh://, ansible://, paramiko://, local://...).
+
+    An ``ansible://`` spec is resolved from the inventory to the SSH connection Ansible would
+    use (user, become, ``ansible_ssh_common_args``). On SSH our options are added: fail fast
+    on a dead host and never use or leave a ControlMaster.
+    """
+    import testinfra
+
+    host = testinfra.get_host(spec)
+    backend = host.backend
+    if backend.NAME == "ansible":
+        inner = backend.ansible_runner.get_host(backend.host, ssh_config=backend.ssh_config,
+                                                ssh_identity_file=backend.ssh_identity_file)
+        if inner is not None:
+            host, backend = inner, inner.backend
+    if backend.NAME in ("ssh", "safe-ssh"):
+        backend.controlpersist = 0
+        backend.ssh_extra_args = f"{backend.ssh_extra_args or ''} {SSH_EXTRA_ARGS}".strip()
+    return host
+
+
+def warm_up(specs: list[str]) -> None:
+    """Read each Ansible inventory named by an ``ansible://`` spec once (``ansible-inventory``
+    takes about a second), before hosts are collected in parallel."""
+    from testinfra.utils.ansible_runner import AnsibleRunner
+
+    for spec in specs:
+        url = urlparse(spec)
+        if url.scheme != "ansible":
+            continue
+        inv = parse_qs(url.query).get("ansible_inventory", [None])[0]
+        AnsibleRunner.get_runner(inv).inventory  # noqa: B018 - cached_property, read once
+
+
+@dataclass(frozen=True)
+class Collected:
+    facts: dict[str, Any]
+    seconds: float
+
+
+def collect(target: CheckTarget, ssh_config: Path | None = None) -> Collected:
+    """Collect the facts of one host; raises HostUnreachable or CollectionError."""
+    argv = remote_argv(target.platform)
+    started = time.monotonic()
+    try:
+        host = testinfra_host(host_spec(target, ssh_config))
+        result = host.run(" ".join(["%s"] * len(argv)), *argv)
+    except Exception as exc:
+        if _is_connection_error(exc):
+            raise HostUnreachable(f"{target.name}: {_connection_message(exc)}") from exc
+        raise CollectionError(f"{target.name}: {type(exc).__name__}: {exc}") from exc
+    seconds = time.monotonic() - started
+    if result.rc != 0:
+        err = (result.stderr or result.stdout or "").strip().splitlines()
+        tail = err[-1] if err else ""
+        if result.rc == 124:
+            tail = f"collector timed out after {REMOTE_TIMEOUT_SECONDS} s"
+        raise CollectionError(f"{target.name}: collector exited {result.rc}: {tail}")
+    try:
+        facts = json.loads(result.stdout)
+    except ValueError as exc:
+        raise CollectionError(f"{target.name}: collector output is not JSON: {exc}") from exc
+    if not isinstance(facts, dict) or facts.get("platform") != target.platform:
+        raise CollectionError(f"{target.name}: collector output is not {target.platform} facts")
+    return Collected(facts=facts, seconds=seconds)

@@ -1,0 +1,241 @@
+# Fact collector for Windows hosts: run ONCE per host over WinRM, as an administrator, by
+# Windows PowerShell 5.1 (or PowerShell 7). Prints ONE JSON document (ASCII only: every
+# non-ASCII character is escaped, so the console code page cannot garble it).
+#
+# It only reads. The one thing it writes is the temporary file secedit needs for its export
+# (%TEMP%\esms-secedit-<guid>.inf, removed at once; secedit itself appends to its own log
+# %windir%\security\logs\scesrv.log). No setting is changed.
+#
+# Outputs Windows formats as they are (secedit INF as base64 of its UTF-16 LE bytes, the
+# text of `net accounts`, the JSON of Get-NetFirewallProfile and Get-MpComputerStatus):
+# esms_baseline/windows/parse.py parses them, unit-tested on samples of those formats.
+#
+# Secrets never leave the host: for accounts only flags and ages are read (never a hash);
+# registry values are read by name from the list below, never whole keys (Winlogon may
+# hold an autologon password).
+#
+# Each section is collected on its own; a section that fails is reported under `errors`.
+$ErrorActionPreference = 'Stop'
+$ProgressPreference = 'SilentlyContinue'
+$started = Get-Date
+
+# Registry values read (path, name). Every value of esms_baseline.windows.desired must be
+# here (tests/unit/test_windows_desired.py checks it).
+$RegistryValues = @(
+    @('HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\System', 'InactivityTimeoutSecs'),
+    @('HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\System', 'LegalNoticeCaption'),
+    @('HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\System', 'LegalNoticeText'),
+    @('HKLM:\SOFTWARE\Policies\Microsoft\Windows\Control Panel\Desktop', 'ScreenSaveActive'),
+    @('HKLM:\SOFTWARE\Policies\Microsoft\Windows\Control Panel\Desktop', 'ScreenSaverIsSecure'),
+    @('HKLM:\SOFTWARE\Policies\Microsoft\Windows\Control Panel\Desktop', 'ScreenSaveTimeOut'),
+    @('HKLM:\SOFTWARE\Microsoft\Windows NT\CurrentVersion\Winlogon', 'ScreenSaverGracePeriod'),
+    @('HKLM:\SYSTEM\CurrentControlSet\Control\SAM', 'RelaxMinimumPasswordLengthLimits'),
+    @('HKLM:\SYSTEM\CurrentControlSet\Control\Lsa', 'LimitBlankPasswordUse'),
+    @('HKLM:\SOFTWARE\Policies\Microsoft\Windows\WindowsUpdate', 'ExcludeWUDriversInQualityUpdate'),
+    @('HKLM:\SOFTWARE\Policies\Microsoft\Windows\WindowsUpdate\AU', 'NoAutoUpdate'),
+    @('HKLM:\SOFTWARE\Policies\Microsoft\Windows\WindowsUpdate\AU', 'AUOptions'),
+    @('HKLM:\SOFTWARE\Policies\Microsoft\Windows\WindowsUpdate\AU', 'ScheduledInstallDay'),
+    @('HKLM:\SOFTWARE\Policies\Microsoft\Windows\WindowsUpdate\AU', 'ScheduledInstallTime'),
+    @('HKLM:\SOFTWARE\Policies\Microsoft\Windows\WindowsUpdate\AU', 'ScheduledInstallEveryWeek'),
+    @('HKLM:\SOFTWARE\Policies\Microsoft\Windows\WindowsUpdate\AU', 'NoAutoRebootWithLoggedOnUsers'),
+    @('HKLM:\SOFTWARE\Policies\Microsoft\Windows\WindowsUpdate\AU', 'AlwaysAutoRebootAtScheduledTime'),
+    @('HKLM:\SOFTWARE\Policies\Microsoft\Windows Defender', 'DisableAntiSpyware'),
+    @('HKLM:\SOFTWARE\Policies\Microsoft\Windows Defender\Real-Time Protection', 'DisableRealtimeMonitoring')
+)
+
+$facts = [ordered]@{ platform = 'windows'; schema = 1 }
+$errors = [ordered]@{}
+
+function Add-Section([string]$Name, [scriptblock]$Block) {
+    try {
+        $facts[$Name] = & $Block
+    } catch {
+        $errors[$Name] = $_.Exception.Message
+    }
+}
+
+function ConvertTo-IsoDate($Value) {
+    if ($null -eq $Value) { return $null }
+    return ([datetime]$Value).ToUniversalTime().ToString('o')
+}
+
+Add-Section 'os' {
+    $os = Get-CimInstance -ClassName Win32_OperatingSystem
+    $cs = Get-CimInstance -ClassName Win32_ComputerSystem
+    $me = [Security.Principal.WindowsIdentity]::GetCurrent()
+    [ordered]@{
+        caption = [string]$os.Caption
+        version = [string]$os.Version
+        build = [int]$os.BuildNumber
+        product_type = [int]$os.ProductType
+        computer_name = [string]$env:COMPUTERNAME
+        part_of_domain = [bool]$cs.PartOfDomain
+        domain = [string]$cs.Domain
+        domain_role = [int]$cs.DomainRole
+        ps_version = [string]$PSVersionTable.PSVersion
+        connection_user = [string]$me.Name
+        connection_sid = [string]$me.User.Value
+    }
+}
+
+Add-Section 'secedit_inf_b64' {
+    $tmp = Join-Path $env:TEMP ('esms-secedit-' + [guid]::NewGuid().ToString('N') + '.inf')
+    try {
+        $null = & secedit.exe /export /cfg $tmp /areas SECURITYPOLICY /quiet
+        if ($LASTEXITCODE -ne 0) { throw "secedit /export exited $LASTEXITCODE" }
+        [Convert]::ToBase64String([IO.File]::ReadAllBytes($tmp))
+    } finally {
+        Remove-Item -LiteralPath $tmp -Force -ErrorAction SilentlyContinue
+    }
+}
+
+Add-Section 'net_accounts' {
+    $out = & net.exe accounts 2>&1
+    if ($LASTEXITCODE -ne 0) { throw "net accounts exited $LASTEXITCODE" }
+    ($out | ForEach-Object { [string]$_ }) -join "`n"
+}
+
+Add-Section 'registry' {
+    $values = foreach ($rv in $RegistryValues) {
+        $item = [ordered]@{ path = $rv[0]; name = $rv[1]; exists = $false; type = $null; data = $null }
+        $key = Get-Item -LiteralPath $rv[0] -ErrorAction SilentlyContinue
+        if ($null -ne $key -and ($key.GetValueNames() -contains $rv[1])) {
+            $item.exists = $true
+            $item.type = [string]$key.GetValueKind($rv[1])
+            $item.data = $key.GetValue($rv[1], $null, 'DoNotExpandEnvironmentNames')
+        }
+        $item
+    }
+    , @($values)
+}
+
+Add-Section 'firewall_profiles_json' {
+    Get-NetFirewallProfile -PolicyStore ActiveStore |
+        Select-Object Name, Enabled, DefaultInboundAction, DefaultOutboundAction |
+        ConvertTo-Json -Depth 2
+}
+
+Add-Section 'firewall_rules' {
+    # Filters fetched once each and joined on InstanceID: one query per filter type instead
+    # of one per rule (hundreds of rules on a workstation).
+    $store = 'ActiveStore'
+    $rules = @(Get-NetFirewallRule -PolicyStore $store -Direction Inbound -Enabled True -Action Allow)
+    $ports = @{}; Get-NetFirewallPortFilter -PolicyStore $store | ForEach-Object { $ports[$_.InstanceID] = $_ }
+    $addrs = @{}; Get-NetFirewallAddressFilter -PolicyStore $store | ForEach-Object { $addrs[$_.InstanceID] = $_ }
+    $apps = @{}; Get-NetFirewallApplicationFilter -PolicyStore $store | ForEach-Object { $apps[$_.InstanceID] = $_ }
+    $out = foreach ($r in $rules) {
+        $p = $ports[$r.InstanceID]; $a = $addrs[$r.InstanceID]; $app = $apps[$r.InstanceID]
+        $program = if ($app -and $app.Program -and $app.Program -ne 'Any') {
+            [Environment]::ExpandEnvironmentVariables([string]$app.Program) } else { $null }
+        [ordered]@{
+            name = [string]$r.Name
+            display_name = [string]$r.DisplayName
+            group = [string]$r.Group
+            profile = [string]$r.Profile
+            protocol = if ($p) { [string]$p.Protocol } else { 'Any' }
+            local_port = if ($p) { @($p.LocalPort | ForEach-Object { [string]$_ }) } else { @('Any') }
+            remote_address = if ($a) { @($a.RemoteAddress | ForEach-Object { [string]$_ }) } else { @('Any') }
+            program = $program
+        }
+    }
+    , @($out)
+}
+
+Add-Section 'listening' {
+    $paths = @{}
+    Get-Process | ForEach-Object { try { $paths[$_.Id] = $_.Path } catch { $paths[$_.Id] = $null } }
+    $tcp = Get-NetTCPConnection -State Listen -ErrorAction SilentlyContinue | ForEach-Object {
+        [ordered]@{ protocol = 'tcp'; address = [string]$_.LocalAddress; port = [int]$_.LocalPort
+                    process = $paths[[int]$_.OwningProcess] }
+    }
+    $udp = Get-NetUDPEndpoint -ErrorAction SilentlyContinue | ForEach-Object {
+        [ordered]@{ protocol = 'udp'; address = [string]$_.LocalAddress; port = [int]$_.LocalPort
+                    process = $paths[[int]$_.OwningProcess] }
+    }
+    , @(@($tcp) + @($udp))
+}
+
+Add-Section 'local_users' {
+    $computer = [ADSI]"WinNT://$env:COMPUTERNAME,computer"
+    $out = foreach ($u in @($computer.Children | Where-Object { $_.SchemaClassName -eq 'User' })) {
+        $flags = [int]$u.UserFlags.Value
+        [ordered]@{
+            name = [string]$u.Name.Value
+            sid = (New-Object Security.Principal.SecurityIdentifier($u.objectSid.Value, 0)).Value
+            full_name = [string]$u.FullName.Value
+            disabled = [bool]($flags -band 0x2)
+            password_not_required = [bool]($flags -band 0x20)
+            password_never_expires = [bool]($flags -band 0x10000)
+            password_expired = ([int]$u.PasswordExpired.Value -eq 1)
+            password_age_days = [math]::Floor([double]$u.PasswordAge.Value / 86400)
+        }
+    }
+    , @($out)
+}
+
+Add-Section 'local_groups' {
+    $computer = [ADSI]"WinNT://$env:COMPUTERNAME,computer"
+    $out = foreach ($g in @($computer.Children | Where-Object { $_.SchemaClassName -eq 'Group' })) {
+        $members = foreach ($m in @($g.Invoke('Members'))) {
+            $path = [string]$m.GetType().InvokeMember('AdsPath', 'GetProperty', $null, $m, $null)
+            $sid = $null
+            try {
+                $bytes = $m.GetType().InvokeMember('objectSid', 'GetProperty', $null, $m, $null)
+                $sid = (New-Object Security.Principal.SecurityIdentifier($bytes, 0)).Value
+            } catch { $sid = $null }
+            # WinNT://DOMAIN/name or WinNT://DOMAIN/COMPUTER/name -> DOMAIN\name
+            $parts = $path -replace '^WinNT://', '' -split '/'
+            [ordered]@{ name = ($parts[-2] + '\' + $parts[-1]); sid = $sid }
+        }
+        [ordered]@{
+            name = [string]$g.Name.Value
+            sid = (New-Object Security.Principal.SecurityIdentifier($g.objectSid.Value, 0)).Value
+            members = @($members)
+        }
+    }
+    , @($out)
+}
+
+Add-Section 'defender_json' {
+    Get-MpComputerStatus | Select-Object AMServiceEnabled, AntivirusEnabled,
+        RealTimeProtectionEnabled, OnAccessProtectionEnabled, AntivirusSignatureLastUpdated,
+        AntivirusSignatureAge, AntivirusSignatureVersion, AMRunningMode, IsTamperProtected |
+        ConvertTo-Json -Depth 2
+}
+
+Add-Section 'defender_preferences' {
+    $p = Get-MpPreference
+    [ordered]@{ DisableRealtimeMonitoring = [bool]$p.DisableRealtimeMonitoring }
+}
+
+Add-Section 'updates' {
+    $svc = Get-Service -Name wuauserv
+    $last = $null
+    try {
+        $searcher = (New-Object -ComObject Microsoft.Update.Session).CreateUpdateSearcher()
+        $count = $searcher.GetTotalHistoryCount()
+        if ($count -gt 0) {
+            # Operation 1 = installation; ResultCode 2 = succeeded, 3 = succeeded with errors
+            $last = @($searcher.QueryHistory(0, [math]::Min($count, 200)) |
+                Where-Object { $_.Operation -eq 1 -and ($_.ResultCode -eq 2 -or $_.ResultCode -eq 3) } |
+                Sort-Object Date -Descending | Select-Object -First 1)
+        }
+    } catch { $last = $null }
+    $hotfix = @(Get-HotFix -ErrorAction SilentlyContinue | Where-Object { $_.InstalledOn } |
+        Sort-Object InstalledOn -Descending | Select-Object -First 1)
+    [ordered]@{
+        wuauserv_start_type = [string]$svc.StartType
+        last_installed = if ($last) { [ordered]@{ date = ConvertTo-IsoDate $last[0].Date; title = [string]$last[0].Title } } else { $null }
+        last_hotfix = if ($hotfix) { [ordered]@{ id = [string]$hotfix[0].HotFixID; installed_on = ConvertTo-IsoDate $hotfix[0].InstalledOn } } else { $null }
+    }
+}
+
+$facts['errors'] = $errors
+$facts['collected_at'] = ConvertTo-IsoDate (Get-Date)
+$facts['collect_seconds'] = [math]::Round(((Get-Date) - $started).TotalSeconds, 3)
+$json = $facts | ConvertTo-Json -Depth 8 -Compress
+$sb = New-Object Text.StringBuilder
+foreach ($ch in $json.ToCharArray()) {
+    if ([int]$ch -gt 127) { [void]$sb.AppendFormat('\u{0:x4}', [int]$ch) } else { [void]$sb.Append($ch) }
+}
+[Console]::Out.Write($sb.ToString())

@@ -1,0 +1,112 @@
+"""Conformance tests of Debian hosts: one test per control, parametrized over the plan's
+Debian hosts (test id = host name). Each test evaluates the host's collected facts with the
+control's rule (esms_baseline/conformance/rules/); see the plugin for how verdicts are
+recorded. Generated from the catalogue's ``debian: implemented`` controls; keep in step.
+"""
+
+from __future__ import annotations
+
+from esms_baseline.conformance.model import CheckTarget
+from esms_baseline.conformance.plugin import Verify
+
+PLATFORM = "debian"
+
+
+def test_ESMS_UPD_01(target: CheckTarget, verify: Verify) -> None:
+    """ESMS-UPD-01: Automatic security updates."""
+    verify(target, "ESMS-UPD-01")
+
+
+def test_ESMS_UPD_02(target: CheckTarget, verify: Verify) -> None:
+    """ESMS-UPD-02: Updates run inside the maintenance window."""
+    verify(target, "ESMS-UPD-02")
+
+
+def test_ESMS_UPD_03(target: CheckTarget, verify: Verify) -> None:
+    """ESMS-UPD-03: Automatic reboot only inside the window."""
+    verify(target, "ESMS-UPD-03")
+
+
+def test_ESMS_FW_01(target: CheckTarget, verify: Verify) -> None:
+    """ESMS-FW-01: Local firewall on, inbound denied by default."""
+    verify(target, "ESMS-FW-01")
+
+
+def test_ESMS_FW_02(target: CheckTarget, verify: Verify) -> None:
+    """ESMS-FW-02: Only the declared services are open."""
+    verify(target, "ESMS-FW-02")
+
+
+def test_ESMS_FW_03(target: CheckTarget, verify: Verify) -> None:
+    """ESMS-FW-03: Management access only from the MSP's sources."""
+    verify(target, "ESMS-FW-03")
+
+
+def test_ESMS_LOCK_01(target: CheckTarget, verify: Verify) -> None:
+    """ESMS-LOCK-01: Idle shells are closed."""
+    verify(target, "ESMS-LOCK-01")
+
+
+def test_ESMS_LOCK_02(target: CheckTarget, verify: Verify) -> None:
+    """ESMS-LOCK-02: Idle SSH sessions are cut."""
+    verify(target, "ESMS-LOCK-02")
+
+
+def test_ESMS_LOCK_03(target: CheckTarget, verify: Verify) -> None:
+    """ESMS-LOCK-03: Idle sessions stopped by systemd-logind."""
+    verify(target, "ESMS-LOCK-03")
+
+
+def test_ESMS_LOCK_04(target: CheckTarget, verify: Verify) -> None:
+    """ESMS-LOCK-04: Automatic lock of the graphical session."""
+    verify(target, "ESMS-LOCK-04")
+
+
+def test_ESMS_PWD_01(target: CheckTarget, verify: Verify) -> None:
+    """ESMS-PWD-01: Password strength (CNIL 2022)."""
+    verify(target, "ESMS-PWD-01")
+
+
+def test_ESMS_PWD_02(target: CheckTarget, verify: Verify) -> None:
+    """ESMS-PWD-02: Lockout after repeated failures."""
+    verify(target, "ESMS-PWD-02")
+
+
+def test_ESMS_PWD_03(target: CheckTarget, verify: Verify) -> None:
+    """ESMS-PWD-03: Passwords stored with a strong salted hash."""
+    verify(target, "ESMS-PWD-03")
+
+
+def test_ESMS_PWD_04(target: CheckTarget, verify: Verify) -> None:
+    """ESMS-PWD-04: Password aging."""
+    verify(target, "ESMS-PWD-04")
+
+
+def test_ESMS_ACC_01(target: CheckTarget, verify: Verify) -> None:
+    """ESMS-ACC-01: Declared individual accounts."""
+    verify(target, "ESMS-ACC-01")
+
+
+def test_ESMS_ACC_02(target: CheckTarget, verify: Verify) -> None:
+    """ESMS-ACC-02: No generic shared login."""
+    verify(target, "ESMS-ACC-02")
+
+
+def test_ESMS_ACC_03(target: CheckTarget, verify: Verify) -> None:
+    """ESMS-ACC-03: Departed users' accounts locked."""
+    verify(target, "ESMS-ACC-03")
+
+
+def test_ESMS_ACC_04(target: CheckTarget, verify: Verify) -> None:
+    """ESMS-ACC-04: Administrator rights only for declared admins."""
+    verify(target, "ESMS-ACC-04")
+
+
+def test_ESMS_ACC_05(target: CheckTarget, verify: Verify) -> None:
+    """ESMS-ACC-05: No account without a password."""
+    verify(target, "ESMS-ACC-05")
+
+
+def test_ESMS_ACC_06(target: CheckTarget, verify: Verify) -> None:
+    """ESMS-ACC-06: No direct root login over SSH."""
+    verify(target, "ESMS-ACC-06")
