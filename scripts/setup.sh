@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 # control machine), sqlite3 (history), chromium (report tests).
 APT_PACKAGES=(
   mmdebstrap systemd-container socat util-linux openssh-client nftables procps
-  sqlite3 git ca-certificates
+  sqlite3 git ca-certificates chromium
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -22,7 +22,10 @@ EXIT_USAGE = 2
 EXIT_INCOMPLETE = 3
 
 # Subcommand modules, in the order `--help` lists them.
-_COMMANDS = ("validate", "controls", "schema", "plan", "apply", "check", "lab")
+_COMMANDS = (
+    "validate", "controls", "schema", "plan", "apply", "check", "drift", "report", "schedule",
+    "lab",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

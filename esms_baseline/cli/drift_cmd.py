@@ -1,0 +1,108 @@
+"""``esms-baseline drift site.yml``: check, record in the history, compare with the previous
+run of the site, print the drift per host, notify on new drift.
+
+Exit status (docs/report.md): 0 no failure, 1 failures but none new, 2 bad profile or usage,
+3 incomplete run (and nothing new), 4 NEW failures since the previous run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from esms_baseline.drift import Drift, compare, format_text
+from esms_baseline.history import RUN_ID_KEY, History
+from esms_baseline.notify import NotifyError, NotifySettings, notify, settings_from_env
+from esms_baseline.results import CheckResult
+
+#: ``(profile, inventory, limit, forks) -> CheckResult``: how a drift run checks the site.
+CheckFn = Callable[[Any, "Path | None", "str | None", int], CheckResult]
+
+
+def add_notify_arguments(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("notification of new drift (also from ESMS_* variables)")
+    g.add_argument("--notify-smtp", metavar="HOST:PORT",
+                   help="SMTP relay to e-mail new drift to (env ESMS_NOTIFY_SMTP)")
+    g.add_argument("--mail-to", metavar="ADDR[,ADDR]", help="recipients (env ESMS_MAIL_TO)")
+    g.add_argument("--mail-from", metavar="ADDR", help="sender (env ESMS_MAIL_FROM)")
+    g.add_argument("--webhook", metavar="URL",
+                   help="URL that receives the drift as a JSON POST (env ESMS_WEBHOOK_URL)")
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "drift",
+        help="check, record and compare with the previous run (new drift exits 4)",
+        description=(
+            "Check the site, record the result in the history, compare it with the previous "
+            "run of the same site and list, per host, new failures, resolved failures and "
+            "still-failing controls. Exit status: 0 no failure, 1 failures but none new, "
+            "2 bad profile or usage, 3 incomplete run, 4 NEW failures."
+        ),
+    )
+    p.add_argument("profile", type=Path, help="the site profile (site.yml)")
+    p.add_argument("-i", "--inventory", type=Path,
+                   help="Ansible inventory (overrides the profile's)")
+    p.add_argument("-l", "--limit", help="only these hosts or groups (comma-separated)")
+    p.add_argument("-f", "--forks", type=int, default=20,
+                   help="hosts whose facts are collected at once (default 20)")
+    p.add_argument("--history", type=Path, metavar="FILE",
+                   help="history database (default $ESMS_HISTORY, else the state dir)")
+    p.add_argument("--json", action="store_true", help="print the drift as JSON")
+    p.add_argument("--lang", choices=("fr", "en"), default="fr", help="language of the output")
+    add_notify_arguments(p)
+    p.set_defaults(func=run)
+
+
+def notify_settings(args: argparse.Namespace) -> NotifySettings:
+    return settings_from_env(smtp=args.notify_smtp, mail_from=args.mail_from,
+                             mail_to=args.mail_to, webhook_url=args.webhook, lang=args.lang)
+
+
+def default_check(profile: Any, inventory: Path | None, limit: str | None,
+                  forks: int) -> CheckResult:
+    from esms_baseline.conformance import check
+    from esms_baseline.plan import build_check_plan
+
+    return check(build_check_plan(profile, inventory, limit), forks=forks)
+
+
+def record_and_compare(result: CheckResult, history: History) -> Drift:
+    """Record ``result`` and compare it with the previous run of its site."""
+    run_id = history.record(result)
+    current = dataclasses.replace(result, details={**result.details, RUN_ID_KEY: run_id})
+    return compare(history.previous(result.site, run_id), current)
+
+
+def run(args: argparse.Namespace, *, check_fn: CheckFn | None = None) -> int:
+    from esms_baseline.profile import load_profile
+
+    if args.forks < 1:
+        print("error: --forks must be at least 1", file=sys.stderr)
+        return 2
+    try:
+        settings = notify_settings(args)
+        settings.check()
+    except NotifyError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    profile = load_profile(args.profile)  # ProfileError -> exit 2 in the CLI shell
+    result = (check_fn or default_check)(profile, args.inventory, args.limit, args.forks)
+    with History(args.history) as history:
+        drift = record_and_compare(result, history)
+    if args.json:
+        json.dump(drift.to_dict(), sys.stdout, ensure_ascii=False, indent=2, default=str)
+        sys.stdout.write("\n")
+    else:
+        print(format_text(drift, lang=args.lang))
+    outcome = notify(drift, settings)
+    for channel in outcome.sent:
+        print(f"notified: {channel}", file=sys.stderr)
+    for err in outcome.errors:
+        print(f"warning: notification failed: {err}", file=sys.stderr)
+    return drift.exit_code

@@ -1,0 +1,340 @@
+"""The check history: every recorded check, per site, in a local SQLite database.
+
+``History(path)`` opens (and creates or migrates) the database. Its default path is
+``$ESMS_HISTORY`` if set, else ``$ESMS_STATE_DIR/history.sqlite``, else
+``$XDG_STATE_HOME/esms-baseline/history.sqlite`` (``~/.local/state/...``).
+
+Schema migrations are versioned: :data:`MIGRATIONS` is an ordered list of SQL scripts; the
+``schema_version`` table records which were applied; opening an older database applies the
+missing ones in one transaction (all or nothing). Never edit a released migration: append one.
+
+One run row per check (site, start and end, tool and baseline version, hosts, exit code,
+counts) and one result row per host x control (verdict, found and expected values as JSON,
+message). :meth:`History.latest` and :meth:`History.get` rebuild a
+:class:`~esms_baseline.results.CheckResult` from them.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Self
+
+from esms_baseline import __version__
+from esms_baseline.errors import EsmsError
+from esms_baseline.results import CheckResult, ControlResult, Verdict
+
+HISTORY_ENV = "ESMS_HISTORY"
+STATE_DIR_ENV = "ESMS_STATE_DIR"
+#: The key under which a reconstructed CheckResult carries its run id in ``details``.
+RUN_ID_KEY = "history_run_id"
+
+#: Ordered schema migrations: ``MIGRATIONS[i]`` takes the database to version ``i + 1``.
+MIGRATIONS: tuple[str, ...] = (
+    # v1: runs and their per host x control results
+    """
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        site TEXT NOT NULL,
+        started TEXT NOT NULL,
+        finished TEXT NOT NULL,
+        baseline_version TEXT NOT NULL,
+        hosts TEXT NOT NULL,
+        exit_code INTEGER NOT NULL
+    );
+    CREATE TABLE results (
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        host TEXT NOT NULL,
+        control TEXT NOT NULL,
+        verdict TEXT NOT NULL,
+        found TEXT,
+        expected TEXT,
+        message TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (run_id, seq)
+    );
+    """,
+    # v2: the tool version that ran the check, the run's details and counts; lookups by site
+    """
+    ALTER TABLE runs ADD COLUMN tool_version TEXT NOT NULL DEFAULT '';
+    ALTER TABLE runs ADD COLUMN details TEXT NOT NULL DEFAULT '{}';
+    ALTER TABLE runs ADD COLUMN counts TEXT NOT NULL DEFAULT '{}';
+    CREATE INDEX runs_site_id ON runs(site, id);
+    CREATE INDEX results_host_control ON results(host, control);
+    """,
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class HistoryError(EsmsError):
+    """The history database cannot be opened, is newer than this tool, or has no such run."""
+
+
+def default_history_path() -> Path:
+    """``$ESMS_HISTORY``, else ``$ESMS_STATE_DIR/history.sqlite``, else the XDG state dir."""
+    env = os.environ.get(HISTORY_ENV)
+    if env:
+        return Path(env)
+    state = os.environ.get(STATE_DIR_ENV)
+    if state:
+        return Path(state) / "history.sqlite"
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "esms-baseline" / "history.sqlite"
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """One recorded run, without its rows: enough for a list or a trend."""
+
+    run_id: int
+    site: str
+    started: _dt.datetime
+    finished: _dt.datetime
+    baseline_version: str
+    tool_version: str
+    hosts: tuple[str, ...]
+    exit_code: int
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def compliance_rate(self) -> float | None:
+        """Share of evaluated rows that pass: pass / (pass + fail); excepted, errors and
+        unreachable hosts are left out. None when nothing was evaluated."""
+        passed = self.counts.get(Verdict.PASS.value, 0)
+        failed = self.counts.get(Verdict.FAIL.value, 0)
+        return passed / (passed + failed) if passed + failed else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "site": self.site,
+            "started": self.started.isoformat(),
+            "finished": self.finished.isoformat(),
+            "baseline_version": self.baseline_version,
+            "tool_version": self.tool_version,
+            "hosts": list(self.hosts),
+            "exit_code": self.exit_code,
+            "counts": dict(self.counts),
+            "compliance_rate": self.compliance_rate,
+        }
+
+
+def summary_of(result: CheckResult, run_id: int = 0, tool_version: str = __version__) -> RunSummary:
+    """The :class:`RunSummary` of a result (not necessarily recorded: ``run_id`` 0)."""
+    return RunSummary(
+        run_id=int(result.details.get(RUN_ID_KEY, run_id) or run_id),
+        site=result.site,
+        started=result.started,
+        finished=result.finished,
+        baseline_version=result.baseline_version,
+        tool_version=tool_version,
+        hosts=result.hosts,
+        exit_code=result.exit_code,
+        counts=dict(result.counts()),
+    )
+
+
+def _dump(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False, default=str,
+                                                   sort_keys=True)
+
+
+def _load(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+def _time(text: str) -> _dt.datetime:
+    return _dt.datetime.fromisoformat(text)
+
+
+def _schema_version(conn: sqlite3.Connection) -> int:
+    has = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type='table' AND name='schema_version'").fetchone()
+    if not has:
+        return 0
+    row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+    return int(row[0] or 0)
+
+
+def migrate(conn: sqlite3.Connection, target: int = SCHEMA_VERSION) -> int:
+    """Apply the missing migrations up to ``target``, in one transaction; return the version.
+
+    ``conn`` must be in autocommit mode (``isolation_level=None``): the transaction is ours.
+    """
+    current = _schema_version(conn)
+    if current > SCHEMA_VERSION:
+        raise HistoryError(
+            f"the history database is at schema version {current}, newer than this tool "
+            f"({SCHEMA_VERSION}): upgrade esms-baseline")
+    if current >= target:
+        return current
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        current = _schema_version(conn)  # another process may have migrated meanwhile
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_version ("
+                     "version INTEGER PRIMARY KEY, applied TEXT NOT NULL)")
+        for version in range(current + 1, target + 1):
+            for statement in _statements(MIGRATIONS[version - 1]):
+                conn.execute(statement)
+            conn.execute("INSERT INTO schema_version (version, applied) VALUES (?, ?)",
+                         (version, _dt.datetime.now().astimezone().isoformat()))
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return target
+
+
+def _statements(script: str) -> Iterator[str]:
+    # executescript() would commit the open transaction: run statement by statement.
+    buf = ""
+    for line in script.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            if buf.strip():
+                yield buf.strip()
+            buf = ""
+    if buf.strip():
+        yield buf.strip()
+
+
+class History:
+    """The check history in a SQLite file (created with its folder if missing)."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = Path(path) if path is not None else default_history_path()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
+        except (OSError, sqlite3.Error) as exc:
+            raise HistoryError(f"cannot open the history {self.path}: {exc}") from exc
+        self._conn.execute("PRAGMA foreign_keys = ON")
+        try:
+            self.schema_version = migrate(self._conn)
+        except sqlite3.Error as exc:
+            self._conn.close()
+            raise HistoryError(f"cannot migrate the history {self.path}: {exc}") from exc
+
+    # -- lifetime ---------------------------------------------------------------------------
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._conn
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+
+    # -- writing ----------------------------------------------------------------------------
+    def record(self, result: CheckResult, *, tool_version: str = __version__) -> int:
+        """Store ``result``; return its run id (increasing with each record)."""
+        details = {k: v for k, v in result.details.items() if k != RUN_ID_KEY}
+        with self._transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO runs (site, started, finished, baseline_version, hosts, exit_code,"
+                " tool_version, details, counts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (result.site, result.started.isoformat(), result.finished.isoformat(),
+                 result.baseline_version, json.dumps(list(result.hosts)), result.exit_code,
+                 tool_version, _dump(details) or "{}", _dump(dict(result.counts())) or "{}"),
+            )
+            run_id = int(cur.lastrowid or 0)
+            conn.executemany(
+                "INSERT INTO results (run_id, seq, host, control, verdict, found, expected,"
+                " message) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(run_id, i, r.host, r.control, r.verdict.value, _dump(r.found),
+                  _dump(r.expected), r.message or "") for i, r in enumerate(result.results)],
+            )
+        return run_id
+
+    def delete_before(self, site: str, keep: int) -> int:
+        """Keep only the ``keep`` latest runs of ``site``; return how many were removed."""
+        with self._transaction() as conn:
+            ids = [r[0] for r in conn.execute(
+                "SELECT id FROM runs WHERE site = ? ORDER BY id DESC LIMIT -1 OFFSET ?",
+                (site, keep))]
+            for run_id in ids:
+                conn.execute("DELETE FROM results WHERE run_id = ?", (run_id,))
+                conn.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+        return len(ids)
+
+    # -- reading ----------------------------------------------------------------------------
+    _RUN_COLUMNS = ("id, site, started, finished, baseline_version, tool_version, hosts,"
+                    " exit_code, counts")
+
+    def _summary(self, row: Sequence[Any]) -> RunSummary:
+        return RunSummary(
+            run_id=int(row[0]), site=row[1], started=_time(row[2]), finished=_time(row[3]),
+            baseline_version=row[4], tool_version=row[5], hosts=tuple(json.loads(row[6])),
+            exit_code=int(row[7]), counts={str(k): int(v) for k, v in json.loads(row[8]).items()},
+        )
+
+    def sites(self) -> list[str]:
+        """Every site with at least one recorded run, sorted."""
+        return [r[0] for r in self._conn.execute("SELECT DISTINCT site FROM runs ORDER BY site")]
+
+    def runs(self, site: str, limit: int | None = 20) -> list[RunSummary]:
+        """The latest ``limit`` runs of ``site`` (all if None), newest first."""
+        rows = self._conn.execute(
+            f"SELECT {self._RUN_COLUMNS} FROM runs WHERE site = ? ORDER BY id DESC LIMIT ?",
+            (site, -1 if limit is None else int(limit)))
+        return [self._summary(r) for r in rows]
+
+    def get(self, run_id: int) -> CheckResult:
+        """The run ``run_id``, rebuilt; :class:`HistoryError` if there is none."""
+        row = self._conn.execute(
+            "SELECT id, site, started, finished, baseline_version, hosts, details FROM runs"
+            " WHERE id = ?", (int(run_id),)).fetchone()
+        if row is None:
+            raise HistoryError(f"no run {run_id} in the history {self.path}")
+        results = tuple(
+            ControlResult(host=r[0], control=r[1], verdict=Verdict(r[2]), found=_load(r[3]),
+                          expected=_load(r[4]), message=r[5])
+            for r in self._conn.execute(
+                "SELECT host, control, verdict, found, expected, message FROM results"
+                " WHERE run_id = ? ORDER BY seq", (int(run_id),))
+        )
+        details = dict(json.loads(row[6]) or {})
+        details[RUN_ID_KEY] = int(row[0])
+        return CheckResult(site=row[1], started=_time(row[2]), finished=_time(row[3]),
+                           results=results, baseline_version=row[4],
+                           hosts=tuple(json.loads(row[5])), details=details)
+
+    def summary(self, run_id: int) -> RunSummary:
+        row = self._conn.execute(f"SELECT {self._RUN_COLUMNS} FROM runs WHERE id = ?",
+                                 (int(run_id),)).fetchone()
+        if row is None:
+            raise HistoryError(f"no run {run_id} in the history {self.path}")
+        return self._summary(row)
+
+    def latest(self, site: str) -> CheckResult | None:
+        """The latest recorded run of ``site``, rebuilt, or None."""
+        row = self._conn.execute("SELECT MAX(id) FROM runs WHERE site = ?", (site,)).fetchone()
+        return self.get(int(row[0])) if row and row[0] is not None else None
+
+    def previous(self, site: str, before_run_id: int) -> CheckResult | None:
+        """The run of ``site`` recorded just before ``before_run_id``, rebuilt, or None."""
+        row = self._conn.execute("SELECT MAX(id) FROM runs WHERE site = ? AND id < ?",
+                                 (site, int(before_run_id))).fetchone()
+        return self.get(int(row[0])) if row and row[0] is not None else None
+
+
+def run_id_of(result: CheckResult) -> int | None:
+    """The history run id of a result rebuilt by :class:`History`, else None."""
+    value = result.details.get(RUN_ID_KEY)
+    return int(value) if value is not None else None
