@@ -76,3 +76,23 @@ def lab() -> Iterator[Lab]:
         teardown_lab(state_dir)
         if previous in (signal.SIG_DFL, None):
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+# --- state isolation ----------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_state_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Run artifacts and the check history of the tests go to a temporary folder, never
+    into the user's own ~/.local/state/esms-baseline."""
+    old = {k: os.environ.get(k) for k in ("ESMS_STATE_DIR", "ESMS_HISTORY")}
+    os.environ["ESMS_STATE_DIR"] = str(tmp_path_factory.mktemp("esms-state"))
+    os.environ.pop("ESMS_HISTORY", None)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v

@@ -40,6 +40,13 @@ def register(sub: Any) -> None:
     p.add_argument("--save-facts", type=Path, metavar="DIR",
                    help="also save each host's collected facts as DIR/<host>.json")
     p.add_argument("--lang", choices=("fr", "en"), default="fr", help="language of the report")
+    p.add_argument("--history", type=Path, metavar="FILE",
+                   help="SQLite history to record the run in (default: $ESMS_HISTORY, "
+                        "$ESMS_STATE_DIR/history.sqlite or ~/.local/state/esms-baseline/)")
+    p.add_argument("--no-history", action="store_true", help="do not record the run")
+    p.add_argument("--since", choices=("last",),
+                   help="compare with the previous recorded run and exit with the drift "
+                        "status (4 = new failures; see `esms-baseline drift`)")
     p.set_defaults(func=run)
 
 
@@ -60,9 +67,29 @@ def run(args: argparse.Namespace) -> int:
     plan = build_check_plan(profile, args.inventory, args.limit)
     result = check(plan, forks=args.forks, controls=controls, junit_xml=args.junit_xml,
                    facts_dir=args.save_facts)
+    drift = None
+    if not args.no_history:
+        from esms_baseline.cli.drift_cmd import record_and_compare
+        from esms_baseline.history import History
+
+        with History(args.history) as history:
+            drift = record_and_compare(result, history)
     if args.json:
-        json.dump(result.to_dict(), sys.stdout, ensure_ascii=False, indent=2, default=str)
+        doc = result.to_dict()
+        if args.since and drift is not None:
+            doc["drift"] = drift.to_dict()
+        json.dump(doc, sys.stdout, ensure_ascii=False, indent=2, default=str)
         sys.stdout.write("\n")
     else:
         print(render_text(result, args.lang))
+        if args.since and drift is not None:
+            from esms_baseline.drift import format_text
+
+            print()
+            print(format_text(drift, lang=args.lang))
+    if args.since:
+        if drift is None:
+            print("error: --since last needs the history (drop --no-history)", file=sys.stderr)
+            return 2
+        return drift.exit_code
     return result.exit_code
