@@ -46,7 +46,7 @@ $RegistryValues = @(
 $facts = [ordered]@{ platform = 'windows'; schema = 1 }
 $errors = [ordered]@{}
 
-function Add-Section([string]$Name, [scriptblock]$Block) {
+function Invoke-Section([string]$Name, [scriptblock]$Block) {
     try {
         $facts[$Name] = & $Block
     } catch {
@@ -59,7 +59,7 @@ function ConvertTo-IsoDate($Value) {
     return ([datetime]$Value).ToUniversalTime().ToString('o')
 }
 
-Add-Section 'os' {
+Invoke-Section 'os' {
     $os = Get-CimInstance -ClassName Win32_OperatingSystem
     $cs = Get-CimInstance -ClassName Win32_ComputerSystem
     $me = [Security.Principal.WindowsIdentity]::GetCurrent()
@@ -78,7 +78,7 @@ Add-Section 'os' {
     }
 }
 
-Add-Section 'secedit_inf_b64' {
+Invoke-Section 'secedit_inf_b64' {
     $tmp = Join-Path $env:TEMP ('esms-secedit-' + [guid]::NewGuid().ToString('N') + '.inf')
     try {
         $null = & secedit.exe /export /cfg $tmp /areas SECURITYPOLICY /quiet
@@ -89,13 +89,13 @@ Add-Section 'secedit_inf_b64' {
     }
 }
 
-Add-Section 'net_accounts' {
+Invoke-Section 'net_accounts' {
     $out = & net.exe accounts 2>&1
     if ($LASTEXITCODE -ne 0) { throw "net accounts exited $LASTEXITCODE" }
     ($out | ForEach-Object { [string]$_ }) -join "`n"
 }
 
-Add-Section 'registry' {
+Invoke-Section 'registry' {
     $values = foreach ($rv in $RegistryValues) {
         $item = [ordered]@{ path = $rv[0]; name = $rv[1]; exists = $false; type = $null; data = $null }
         $key = Get-Item -LiteralPath $rv[0] -ErrorAction SilentlyContinue
@@ -109,13 +109,13 @@ Add-Section 'registry' {
     , @($values)
 }
 
-Add-Section 'firewall_profiles_json' {
+Invoke-Section 'firewall_profiles_json' {
     Get-NetFirewallProfile -PolicyStore ActiveStore |
         Select-Object Name, Enabled, DefaultInboundAction, DefaultOutboundAction |
         ConvertTo-Json -Depth 2
 }
 
-Add-Section 'firewall_rules' {
+Invoke-Section 'firewall_rules' {
     # Filters fetched once each and joined on InstanceID: one query per filter type instead
     # of one per rule (hundreds of rules on a workstation).
     $store = 'ActiveStore'
@@ -141,7 +141,7 @@ Add-Section 'firewall_rules' {
     , @($out)
 }
 
-Add-Section 'listening' {
+Invoke-Section 'listening' {
     $paths = @{}
     Get-Process | ForEach-Object { try { $paths[$_.Id] = $_.Path } catch { $paths[$_.Id] = $null } }
     $tcp = Get-NetTCPConnection -State Listen -ErrorAction SilentlyContinue | ForEach-Object {
@@ -155,7 +155,7 @@ Add-Section 'listening' {
     , @(@($tcp) + @($udp))
 }
 
-Add-Section 'local_users' {
+Invoke-Section 'local_users' {
     $computer = [ADSI]"WinNT://$env:COMPUTERNAME,computer"
     $out = foreach ($u in @($computer.Children | Where-Object { $_.SchemaClassName -eq 'User' })) {
         $flags = [int]$u.UserFlags.Value
@@ -173,7 +173,7 @@ Add-Section 'local_users' {
     , @($out)
 }
 
-Add-Section 'local_groups' {
+Invoke-Section 'local_groups' {
     $computer = [ADSI]"WinNT://$env:COMPUTERNAME,computer"
     $out = foreach ($g in @($computer.Children | Where-Object { $_.SchemaClassName -eq 'Group' })) {
         $members = foreach ($m in @($g.Invoke('Members'))) {
@@ -183,7 +183,7 @@ Add-Section 'local_groups' {
                 $bytes = $m.GetType().InvokeMember('objectSid', 'GetProperty', $null, $m, $null)
                 $sid = (New-Object Security.Principal.SecurityIdentifier($bytes, 0)).Value
             } catch { $sid = $null }
-            # WinNT://DOMAIN/name or WinNT://DOMAIN/COMPUTER/name -> DOMAIN\name
+            # WinNT://DOMAIN/name -> DOMAIN\name; WinNT://WORKGROUP/COMPUTER/name -> COMPUTER\name
             $parts = $path -replace '^WinNT://', '' -split '/'
             [ordered]@{ name = ($parts[-2] + '\' + $parts[-1]); sid = $sid }
         }
@@ -196,19 +196,19 @@ Add-Section 'local_groups' {
     , @($out)
 }
 
-Add-Section 'defender_json' {
+Invoke-Section 'defender_json' {
     Get-MpComputerStatus | Select-Object AMServiceEnabled, AntivirusEnabled,
         RealTimeProtectionEnabled, OnAccessProtectionEnabled, AntivirusSignatureLastUpdated,
         AntivirusSignatureAge, AntivirusSignatureVersion, AMRunningMode, IsTamperProtected |
         ConvertTo-Json -Depth 2
 }
 
-Add-Section 'defender_preferences' {
+Invoke-Section 'defender_preferences' {
     $p = Get-MpPreference
     [ordered]@{ DisableRealtimeMonitoring = [bool]$p.DisableRealtimeMonitoring }
 }
 
-Add-Section 'updates' {
+Invoke-Section 'updates' {
     $svc = Get-Service -Name wuauserv
     $last = $null
     try {

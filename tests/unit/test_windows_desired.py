@@ -1,0 +1,187 @@
+"""The profile -> Windows desired state mapping (esms_baseline.windows.desired): documented
+registry names, types and values, security policy keys, validation, and agreement with the
+collector (every desired registry value is collected)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from esms_baseline.plan import build_plan
+from esms_baseline.profile import load_profile
+from esms_baseline.windows import DesiredStateError, desired_state, render_desired_state
+from esms_baseline.windows.desired import (
+    INACTIVITY_MAX_SECONDS,
+    KEY_AU,
+    KEY_DESKTOP_POLICIES,
+    KEY_SAM,
+    KEY_SYSTEM_POLICIES,
+    KEY_WINLOGON,
+)
+from esms_baseline.windows.plan_additions import contract_additions
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT / "tests" / "data" / "windows"
+COLLECTOR = ROOT / "esms_baseline" / "conformance" / "collectors" / "windows.ps1"
+
+
+def windows_vars(host: str = "pc-soins-01") -> dict[str, Any]:
+    profile = load_profile(DATA / "site-windows.yml")
+    v = dict(build_plan(profile).host(host).vars)
+    v.update(contract_additions(profile, host))
+    return v
+
+
+def reg(state: Any) -> dict[tuple[str, str], tuple[str, Any]]:
+    return {(r.path, r.name): (r.type, r.data) for r in state.registry}
+
+
+def secpol(state: Any) -> dict[str, int]:
+    return {s.key: s.value for s in state.secpol}
+
+
+def test_session_lock_per_group_minutes_and_documented_names() -> None:
+    soins, bureau = desired_state(windows_vars("pc-soins-01")), desired_state(windows_vars("pc-bureau-01"))
+    assert reg(soins)[(KEY_SYSTEM_POLICIES, "InactivityTimeoutSecs")] == ("dword", 300)
+    assert reg(bureau)[(KEY_SYSTEM_POLICIES, "InactivityTimeoutSecs")] == ("dword", 900)
+    r = reg(soins)
+    assert KEY_SYSTEM_POLICIES == r"HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\System"
+    assert KEY_DESKTOP_POLICIES == r"HKLM:\SOFTWARE\Policies\Microsoft\Windows\Control Panel\Desktop"
+    assert r[(KEY_DESKTOP_POLICIES, "ScreenSaveActive")] == ("string", "1")
+    assert r[(KEY_DESKTOP_POLICIES, "ScreenSaverIsSecure")] == ("string", "1")
+    assert r[(KEY_DESKTOP_POLICIES, "ScreenSaveTimeOut")] == ("string", "300")
+    assert r[(KEY_WINLOGON, "ScreenSaverGracePeriod")] == ("string", "0")
+
+
+@pytest.mark.parametrize("minutes", [0, -1, INACTIVITY_MAX_SECONDS // 60 + 1])
+def test_inactivity_outside_windows_range_is_refused(minutes: int) -> None:
+    v = windows_vars() | {"esms_session_lock_idle_minutes": minutes}
+    with pytest.raises(DesiredStateError, match="599940"):
+        desired_state(v)
+
+
+def test_inactivity_maximum_is_accepted() -> None:
+    v = windows_vars() | {"esms_session_lock_idle_minutes": 9999}
+    assert reg(desired_state(v))[(KEY_SYSTEM_POLICIES, "InactivityTimeoutSecs")] == ("dword", 599940)
+
+
+def test_password_policy_keys_case2() -> None:
+    s = desired_state(windows_vars())
+    assert secpol(s) == {
+        "MinimumPasswordLength": 10, "PasswordComplexity": 1, "LockoutBadCount": 5,
+        "ResetLockoutCount": 15, "LockoutDuration": 15, "MaximumPasswordAge": -1,
+        "MinimumPasswordAge": 1, "PasswordHistorySize": 5,
+    }
+    assert {x.section for x in s.secpol} == {"System Access"}
+    assert s.min_build_for_password_length is None
+    assert (KEY_SAM, "RelaxMinimumPasswordLengthLimits") not in reg(s)
+    assert not s.limitations_for("ESMS-PWD-01")
+
+
+def test_length_above_14_needs_relaxed_limits_and_build_19041() -> None:
+    s = desired_state(windows_vars() | {"esms_passwords_min_length": 16})
+    assert reg(s)[(KEY_SAM, "RelaxMinimumPasswordLengthLimits")] == ("dword", 1)
+    assert s.min_build_for_password_length == 19041
+    # the relaxed-limit switch comes before the length (tasks apply registry first)
+    with pytest.raises(DesiredStateError, match="128"):
+        desired_state(windows_vars() | {"esms_passwords_min_length": 129})
+
+
+def test_case1_complex_classes_are_a_limitation() -> None:
+    v = windows_vars() | {"esms_passwords_required_classes": ["upper", "lower", "digit", "special"],
+                          "esms_passwords_min_classes": 4, "esms_passwords_lockout_threshold": 0,
+                          "esms_passwords_min_length": 12}
+    s = desired_state(v)
+    assert secpol(s)["PasswordComplexity"] == 1
+    assert "LockoutDuration" not in secpol(s) and secpol(s)["LockoutBadCount"] == 0
+    assert any("3 of 5" in t for t in s.limitations_for("ESMS-PWD-01"))
+
+
+def test_max_age_and_admin_age() -> None:
+    s = desired_state(windows_vars() | {"esms_passwords_max_age_days": 90})
+    assert secpol(s)["MaximumPasswordAge"] == 90
+    assert s.admin_max_age_days == 365
+    assert s.limitations_for("ESMS-PWD-04")
+    with pytest.raises(DesiredStateError, match="below the maximum"):
+        desired_state(windows_vars() | {"esms_passwords_max_age_days": 1})
+
+
+def test_windows_update_schedule() -> None:
+    r = reg(desired_state(windows_vars()))
+    assert r[(KEY_AU, "NoAutoUpdate")] == ("dword", 0)
+    assert r[(KEY_AU, "AUOptions")] == ("dword", 4)
+    assert r[(KEY_AU, "ScheduledInstallDay")] == ("dword", 1)  # Sunday
+    assert r[(KEY_AU, "ScheduledInstallTime")] == ("dword", 3)
+    assert r[(KEY_AU, "NoAutoRebootWithLoggedOnUsers")] == ("dword", 0)
+    assert r[(KEY_AU, "AlwaysAutoRebootAtScheduledTime")] == ("dword", 1)
+
+
+@pytest.mark.parametrize(("days", "start", "day", "hour"), [
+    (["sat"], "22:00", 7, 22),
+    (["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "02:00", 0, 2),
+    (["wed", "mon"], "01:30", 2, 2),
+])
+def test_windows_update_days_and_hours(days: list[str], start: str, day: int, hour: int) -> None:
+    v = windows_vars() | {"esms_updates_window_days": days, "esms_updates_window_start": start}
+    s = desired_state(v)
+    assert reg(s)[(KEY_AU, "ScheduledInstallDay")] == ("dword", day)
+    assert reg(s)[(KEY_AU, "ScheduledInstallTime")] == ("dword", hour)
+
+
+def test_window_without_a_full_hour_is_refused_and_never_reboot() -> None:
+    with pytest.raises(DesiredStateError, match="full hour"):
+        desired_state(windows_vars() | {"esms_updates_window_start": "03:30",
+                                        "esms_updates_window_duration_minutes": 20})
+    r = reg(desired_state(windows_vars() | {"esms_updates_reboot": "never"}))
+    assert r[(KEY_AU, "NoAutoRebootWithLoggedOnUsers")] == ("dword", 1)
+    assert r[(KEY_AU, "AlwaysAutoRebootAtScheduledTime")] == ("dword", 0)
+
+
+def test_firewall_rules_management_first_and_services() -> None:
+    s = desired_state(windows_vars("pc-bureau-01"))
+    rules = {r.name: r for r in s.firewall_rules}
+    assert rules["ESMS management 5986/tcp"].remote_addresses == ("203.0.113.0/24",)
+    assert rules["ESMS dui-agent"].port == 8443
+    assert rules["ESMS dui-agent"].remote == ["10.20.0.0/16"]
+    assert next(r.control for r in s.firewall_rules) == "ESMS-FW-03"
+    rdp = desired_state(windows_vars() | {"esms_firewall_windows_allow_rdp": True})
+    assert "ESMS management 3389/tcp" in {r.name for r in rdp.firewall_rules}
+    with pytest.raises(DesiredStateError, match="locked out"):
+        desired_state(windows_vars() | {"esms_firewall_management_sources": []})
+
+
+def test_banner_antivirus_accounts() -> None:
+    s = desired_state(windows_vars())
+    r = reg(s)
+    assert r[(KEY_SYSTEM_POLICIES, "LegalNoticeCaption")] == ("string",
+                                                              "Charte informatique (version 2026-01)")
+    assert r[(KEY_SYSTEM_POLICIES, "LegalNoticeText")][1].startswith("Système d'information")
+    assert s.antivirus_max_signature_age_days == 2
+    assert s.administrators == ("jmartin", "esms-admin")
+    assert not desired_state(windows_vars() | {"esms_banner_text": ""}).registry_for("ESMS-BAN-01")
+    long_user = {"login": "a" * 21, "full_name": "X", "groups": [], "state": "present"}
+    with pytest.raises(DesiredStateError, match="20 characters"):
+        desired_state(windows_vars() | {"esms_accounts_users": [long_user]})
+
+
+def test_render_is_plain_json_with_every_key_the_tasks_use() -> None:
+    doc = render_desired_state(windows_vars())
+    assert json.loads(json.dumps(doc)) == doc
+    used: set[str] = set()
+    for f in (ROOT / "roles").glob("*/tasks/windows*/**/*.yml"):
+        used |= set(re.findall(r"esms_windows_desired\.(\w+)", f.read_text(encoding="utf-8")))
+    for f in (ROOT / "roles").glob("*/tasks/windows.yml"):
+        used |= set(re.findall(r"esms_windows_desired\.(\w+)", f.read_text(encoding="utf-8")))
+    assert used and used <= set(doc), used - set(doc)
+
+
+def test_collector_reads_every_desired_registry_value() -> None:
+    text = COLLECTOR.read_text(encoding="utf-8")
+    collected = set(re.findall(r"@\('([^']+)', '([^']+)'\)", text))
+    v = windows_vars() | {"esms_passwords_min_length": 16}
+    wanted = {(r.path, r.name) for r in desired_state(v).registry}
+    assert wanted <= collected, wanted - collected
