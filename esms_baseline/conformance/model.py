@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 #: Platforms a collector exists for. Others are reported as ``error`` (not implemented).
-SUPPORTED_PLATFORMS = ("debian",)
+SUPPORTED_PLATFORMS = ("debian", "windows")
 
 
 @dataclass(frozen=True)

@@ -173,7 +173,7 @@ def test_each_control_broken_by_hand_is_reported_on_that_host_and_repaired(site:
 def test_exception_is_honoured_by_apply_and_check(site: Site, tmp_path: Path) -> None:
     pairs = excepted_pairs(site.profile, [h.name for h in site.lab.hosts])
     assert pairs, "the example profile should carry an exception"
-    host, cid = sorted(pairs)[0]
+    host, cid = min(pairs)
     assert cid in BREAKS, f"no manual break for {cid}"
     nsenter_run(site.lab, host, ["bash", "-c", BREAKS[cid].format(user="x", departed="x")])
     site.apply(limit=host)

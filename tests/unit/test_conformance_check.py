@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from esms_baseline.catalogue import load_catalogue
 from esms_baseline.conformance import CheckPlan, CheckTarget, check
 from esms_baseline.conformance.collectors import collector_source, remote_argv
 from esms_baseline.conformance.collectors import debian as collector
@@ -102,8 +103,13 @@ def test_unknown_control_is_refused() -> None:
     plan = CheckPlan(site_name="x", hosts=())
     with pytest.raises(PlanError, match="ESMS-NOPE-01"):
         check(plan, controls=["ESMS-NOPE-01"])
-    with pytest.raises(PlanError, match="ESMS-AV-01"):
-        check(plan, controls=["ESMS-AV-01"])
+    from esms_baseline.conformance.runner import selected_controls
+
+    checkable = {c.id for c in selected_controls(None)}
+    planned_only = [c.id for c in load_catalogue().controls if c.id not in checkable]
+    for cid in planned_only[:1]:  # a control announced but not yet checkable anywhere
+        with pytest.raises(PlanError, match=cid):
+            check(plan, controls=[cid])
 
 
 def test_selected_controls_only() -> None:

@@ -136,8 +136,49 @@ class Collected:
     seconds: float
 
 
+def _inventory_hostvars(target: CheckTarget) -> dict[str, Any]:
+    """The Ansible variables of a target named by an ``ansible://`` URL."""
+    from testinfra.utils.ansible_runner import AnsibleRunner
+
+    url = urlparse(target.testinfra_url)
+    inv = parse_qs(url.query).get("ansible_inventory", [None])[0]
+    if url.scheme != "ansible" or not inv:
+        raise CollectionError(
+            f"windows host {target.name}: WinRM settings come from the Ansible inventory; "
+            f"expected an ansible://HOST?ansible_inventory=PATH target, not {target.testinfra_url}"
+        )
+    inventory = AnsibleRunner.get_runner(inv).inventory
+    hostvars: dict[str, Any] = inventory.get("_meta", {}).get("hostvars", {}).get(target.name, {})
+    return dict(hostvars)
+
+
+def _collect_windows(target: CheckTarget) -> Collected:
+    """Windows: the PowerShell collector over WinRM (settings from the inventory)."""
+    import os
+
+    from esms_baseline.windows.collect import (
+        WindowsCollectionError,
+        WindowsUnreachable,
+        run_collector,
+    )
+    from esms_baseline.windows.connection import WinRMConfigError, settings_from_hostvars
+
+    started = time.monotonic()
+    hostvars = _inventory_hostvars(target)
+    try:
+        settings = settings_from_hostvars(target.name, hostvars, os.environ)
+        facts = run_collector(settings)
+    except WindowsUnreachable as exc:
+        raise HostUnreachable(str(exc)) from exc
+    except (WindowsCollectionError, WinRMConfigError) as exc:
+        raise CollectionError(str(exc)) from exc
+    return Collected(facts=facts, seconds=time.monotonic() - started)
+
+
 def collect(target: CheckTarget, ssh_config: Path | None = None) -> Collected:
     """Collect the facts of one host; raises HostUnreachable or CollectionError."""
+    if target.platform == "windows":
+        return _collect_windows(target)
     argv = remote_argv(target.platform)
     started = time.monotonic()
     try:

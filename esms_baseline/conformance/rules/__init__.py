@@ -10,7 +10,16 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from esms_baseline.conformance.model import Outcome
-from esms_baseline.conformance.rules import accounts, firewall, passwords, session_lock, updates
+from esms_baseline.conformance.rules import (
+    accounts,
+    antivirus,
+    backup,
+    banner,
+    firewall,
+    passwords,
+    session_lock,
+    updates,
+)
 from esms_baseline.conformance.rules._util import FactsUnavailable, VariableMissing
 
 Rule = Callable[[Mapping[str, Any], Mapping[str, Any]], Outcome]
@@ -21,6 +30,10 @@ RULES: dict[str, dict[str, Rule]] = {
         "ESMS-UPD-01": updates.upd_01,
         "ESMS-UPD-02": updates.upd_02,
         "ESMS-UPD-03": updates.upd_03,
+        "ESMS-AV-01": antivirus.av_01,
+        "ESMS-AV-02": antivirus.av_02,
+        "ESMS-BAK-01": backup.bak_01,
+        "ESMS-BAK-02": backup.bak_02,
         "ESMS-FW-01": firewall.fw_01,
         "ESMS-FW-02": firewall.fw_02,
         "ESMS-FW-03": firewall.fw_03,
@@ -38,8 +51,18 @@ RULES: dict[str, dict[str, Rule]] = {
         "ESMS-ACC-04": accounts.acc_04,
         "ESMS-ACC-05": accounts.acc_05,
         "ESMS-ACC-06": accounts.acc_06,
+        "ESMS-BAN-01": banner.ban_01,
     },
 }
+
+
+def _windows_rules() -> dict[str, Rule]:
+    from esms_baseline.conformance.rules import windows
+
+    return dict(windows.RULES)
+
+
+RULES["windows"] = _windows_rules()
 
 
 def evaluate(platform: str, control_id: str, facts: Mapping[str, Any],
