@@ -6,8 +6,9 @@ also writes the Ansible inventory a run uses: the site's hosts and groups with t
 variables, next to the connection inventory (the lab's, or the MSP's own).
 
 Secrets never appear in a plan: a user's initial password is named by the variable that will
-hold it at run time (``initial_password_var``); the run layer fills that variable from the
-environment or Ansible Vault without writing the value in clear anywhere.
+hold it at run time (``initial_password_var``), and so is the backup repository password
+(``esms_backup_password_var``); the run layer fills those variables from the environment or
+Ansible Vault without writing the value in clear anywhere.
 """
 
 from __future__ import annotations
@@ -52,7 +53,8 @@ class Plan:
     hosts: tuple[HostPlan, ...]
     #: the connection inventories (lab or MSP), passed to Ansible before the site inventory
     inventory_sources: tuple[Path, ...]
-    #: run-time variable name -> environment variable holding an initial password
+    #: run-time variable name -> environment variable holding a secret (an initial password,
+    #: the backup repository password)
     secret_env: dict[str, str]
 
     def host(self, name: str) -> HostPlan:
@@ -208,6 +210,8 @@ def host_vars(profile: SiteProfile, host: str, secret_vars: Mapping[str, str]) -
         "esms_passwords_hash_method": pw.hash_method,
         "esms_passwords_max_age_days": pw.max_age_days,
         "esms_passwords_admin_max_age_days": pw.admin_max_age_days,
+        "esms_passwords_min_age_days": 1,
+        "esms_passwords_windows_history_size": 5,
         "esms_passwords_aged_users": [u.login for u in present if not u.admin and u.login != mgmt],
         "esms_passwords_aged_admins": [u.login for u in present if u.admin and u.login != mgmt],
         # accounts
@@ -229,6 +233,40 @@ def host_vars(profile: SiteProfile, host: str, secret_vars: Mapping[str, str]) -
         "esms_firewall_management_sources": list(fw.management_sources),
         "esms_firewall_management_ports": list(fw.management_ports),
         "esms_firewall_rollback_seconds": fw.rollback_seconds,
+        "esms_firewall_windows_allow_rdp": False,
+        "esms_firewall_windows_disable_other_rules": True,
+        # antivirus (ESMS-AV-01/02)
+        "esms_antivirus_enabled": s.antivirus.enabled,
+        "esms_antivirus_scan": s.antivirus.scan,
+        "esms_antivirus_max_signature_age_days": s.antivirus.max_signature_age_days,
+        # backup (ESMS-BAK-01/02): the password travels by the NAME of its run-time variable
+        **backup_vars(profile, s.backup_enabled),
+        # banner (ESMS-BAN-01)
+        "esms_banner_text": profile.banner.text if profile.banner else "",
+        "esms_banner_charter_version": profile.banner.charter_version if profile.banner else "",
+    }
+
+
+#: Run-time variable that carries the backup repository password read from the environment.
+BACKUP_PASSWORD_VAR = SECRET_VAR_PREFIX + "backup_password"
+
+
+def backup_vars(profile: SiteProfile, enabled: bool) -> dict[str, Any]:
+    """The esms_backup role variables of a host (``enabled``: backups apply to it)."""
+    b = profile.backup
+    password_var = None
+    if b.password is not None:
+        password_var = b.password.name if b.password.kind == "vault" else BACKUP_PASSWORD_VAR
+    return {
+        "esms_backup_enabled": enabled,
+        "esms_backup_paths": list(b.paths),
+        "esms_backup_repository": b.repository or "",
+        "esms_backup_schedule": b.schedule,
+        "esms_backup_max_age_hours": b.max_age_hours,
+        "esms_backup_password_var": password_var,
+        "esms_backup_retention_daily": b.retention_daily,
+        "esms_backup_retention_weekly": b.retention_weekly,
+        "esms_backup_retention_monthly": b.retention_monthly,
     }
 
 
@@ -286,20 +324,57 @@ def build_plan(
         for u in profile.accounts.users
         if u.initial_password is not None and u.initial_password.kind == "env"
     }
+    # The backup repository password, from the environment, when a planned host backs up.
+    backup_pw = profile.backup.password
+    if backup_pw is not None and backup_pw.kind == "env" and any(
+        profile.settings_for(n).backup_enabled for n in selected
+    ):
+        secret_env[BACKUP_PASSWORD_VAR] = backup_pw.name
     hosts = []
+    problems: list[str] = []
+    inventory_hostvars: dict[str, Any] = {}
+    if sources and any(platforms[n] == "windows" for n in selected):
+        inventory_hostvars = _ansible_inventory_list(sources).get("_meta", {}).get("hostvars", {})
     for n in selected:
         excepted = {cid: _exception_reason(e) for cid, e in profile.exceptions_for(n).items()}
+        if platforms[n] == "windows":
+            problems += _windows_connection_problems(
+                n, {**inventory_hostvars.get(n, {}), **conn[n]}
+            )
         hosts.append(
             HostPlan(
                 name=n,
                 platform=platforms[n],
                 groups=tuple(groups[n]),
-                vars=host_vars(profile, n, secret_vars),
+                vars=_platform_vars(platforms[n], host_vars(profile, n, secret_vars)),
                 excepted=excepted,
                 connection_vars=conn[n],
             )
         )
+    if problems:
+        raise PlanError("unsafe WinRM connection settings:\n  " + "\n  ".join(problems))
     return Plan(profile=profile, hosts=tuple(hosts), inventory_sources=sources, secret_env=secret_env)
+
+
+def _platform_vars(platform: str, variables: dict[str, Any]) -> dict[str, Any]:
+    """Windows hosts also get their desired state (registry, security policy, rules),
+    computed here once from the same variables: the tasks and the check both read it."""
+    if platform != "windows":
+        return variables
+    from esms_baseline.windows.desired import DesiredStateError, render_desired_state
+
+    try:
+        return {**variables, "esms_windows_desired": render_desired_state(variables)}
+    except DesiredStateError as exc:
+        raise PlanError(str(exc)) from exc
+
+
+def _windows_connection_problems(name: str, hostvars: Mapping[str, Any]) -> list[str]:
+    """WinRM settings that are weaker than HTTPS with certificate validation and message
+    encryption, unless the host gives a reason (esms_winrm_weaker_connection_reason)."""
+    from esms_baseline.windows.connection import connection_problems
+
+    return connection_problems(name, hostvars)
 
 
 def _evidence(ev: Any, max_age_months: int) -> dict[str, Any]:

@@ -65,9 +65,9 @@ def _role_tags(role: str) -> tuple[dict[str, set[str]], list[str]]:
     return out, names
 
 
-def _suite_tests() -> set[str]:
+def _suite_tests(pattern: str = "test_*.py") -> set[str]:
     names: set[str] = set()
-    for f in SUITE.glob("test_*.py"):
+    for f in SUITE.glob(pattern):
         tree = ast.parse(f.read_text(encoding="utf-8"))
         names |= {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
     return names
@@ -96,24 +96,50 @@ def test_organisational_controls_say_why_they_are_manual() -> None:
             assert c.manual_note is not None and not c.platforms, c.id
 
 
+def _tagged_names(role: str) -> dict[str, set[str]]:
+    tags, _ = _role_tags(role)
+    return tags
+
+
 @pytest.mark.parametrize(
-    "control", [c for c in CAT.controls if c.implemented_on("debian")], ids=lambda c: c.id
+    ("control", "platform"),
+    [(c, p) for c in CAT.controls for p in ("debian", "windows") if c.implemented_on(p)],
+    ids=lambda v: v if isinstance(v, str) else v.id,
 )
-def test_implemented_debian_control_has_tagged_tasks_named_with_its_id(control: Any) -> None:
+def test_implemented_control_has_tagged_tasks_named_with_a_control_id(control: Any, platform: str) -> None:
+    """Every implemented control has tasks tagged with its id; every task so tagged is named
+    with a control id among its own tags (one ruleset task may serve several controls, as the
+    firewall's does: its tasks are named ESMS-FW-01 and tagged FW-01, FW-02 and FW-03)."""
     assert control.role, control.id
-    tags, _ = _role_tags(control.role)
+    tags = _tagged_names(control.role)
     assert control.id in tags, f"no task of role {control.role} is tagged {control.id}"
+    os_file = "debian.yml" if platform == "debian" else "windows.yml"
+    assert (roles_dir() / control.role / "tasks" / os_file).is_file()
     for name in tags[control.id]:
-        if name:
-            assert name.startswith(control.id), f"task {name!r} tagged {control.id} is not named with it"
+        if not name:
+            continue
+        m = re.match(r"(ESMS-[A-Z]{2,4}-\d{2})", name)
+        assert m, f"task {name!r} tagged {control.id} is not named with a control id"
+        assert name in tags.get(m.group(1), set()), f"task {name!r} is not tagged with its own id"
 
 
 @pytest.mark.parametrize(
-    "control", [c for c in CAT.controls if c.implemented_on("debian") or c.kind == "organisational"],
-    ids=lambda c: c.id,
+    ("control", "suite"),
+    [(c, "test_debian.py") for c in CAT.controls if c.implemented_on("debian")]
+    + [(c, "test_windows.py") for c in CAT.controls if c.implemented_on("windows")]
+    + [(c, "test_*.py") for c in CAT.controls if c.kind == "organisational"],
+    ids=lambda v: v if isinstance(v, str) else v.id,
 )
-def test_control_has_a_conformance_test(control: Any) -> None:
-    assert control.test_name in _suite_tests(), f"no {control.test_name} in {SUITE}"
+def test_control_has_a_conformance_test(control: Any, suite: str) -> None:
+    assert control.test_name in _suite_tests(suite), f"no {control.test_name} in {SUITE}/{suite}"
+
+
+def test_every_implemented_control_has_a_rule() -> None:
+    from esms_baseline.conformance.rules import RULES
+
+    for platform in ("debian", "windows"):
+        for c in CAT.for_platform(platform):
+            assert c.id in RULES[platform], f"no {platform} rule for {c.id}"
 
 
 def test_every_task_name_in_roles_starts_with_a_known_control_id() -> None:
