@@ -1,6 +1,6 @@
 """Run: apply a plan with ansible-runner and turn its events into typed results.
 
-Secrets: initial passwords read from the environment are put, for the length of the run
+Secrets: initial passwords and the backup repository password read from the environment are put, for the length of the run
 only, into an Ansible Vault file encrypted with a one-time key, in a private temporary folder
 outside the artifacts; the environment variables themselves are removed from the
 environment ansible-runner records and passes on. Tasks that touch a secret are ``no_log``.
@@ -98,7 +98,8 @@ def _secret_material(plan: Plan, vault_password_file: Path | None) -> Iterator[l
     missing = [env for env in plan.secret_env.values() if not os.environ.get(env)]
     if missing:
         raise RunError(
-            "initial passwords are read from the environment, but these variables are not set: "
+            "secrets (initial passwords, the backup repository password) are read from the "
+            "environment, but these variables are not set: "
             + ", ".join(sorted(set(missing)))
         )
     args: list[str] = []

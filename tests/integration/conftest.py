@@ -64,14 +64,13 @@ def site_lab() -> Iterator[Lab]:
 
 @pytest.fixture(scope="session")
 def initial_passwords() -> Iterator[dict[str, str]]:
-    """Random initial passwords in the environment, for the example profile's users."""
+    """Random values, in the environment, for every secret the example profile reads from it
+    (initial passwords, the backup repository password)."""
     from esms_baseline.plan import build_plan
     from esms_baseline.profile import load_profile
 
     profile = load_profile(Path(__file__).resolve().parents[2] / "examples" / "site.yml")
-    names = sorted({u.initial_password.name for u in profile.accounts.users
-                    if u.initial_password is not None and u.initial_password.kind == "env"})
-    del build_plan
+    names = sorted(set(build_plan(profile).secret_env.values()))
     values = {n: "Esms-" + secrets.token_urlsafe(16) for n in names}
     old = {n: os.environ.get(n) for n in names}
     os.environ.update(values)

@@ -217,6 +217,37 @@ BROKEN: dict[str, dict[str, Mutation]] = {
         "root by key": lambda f, v: f["sshd"].__setitem__("permitrootlogin", "without-password"),
         "root yes": lambda f, v: f["sshd"].__setitem__("permitrootlogin", "yes"),
     },
+    # socle 2, 3, 8 on Debian: more cases in test_conformance_socle_extra.py
+    "ESMS-AV-01": {
+        "freshclam stopped": lambda f, v: f["units"]["clamav-freshclam.service"].__setitem__(
+            "ActiveState", "inactive"),
+        "scan timer removed": lambda f, v: f["units"]["esms-clamscan.timer"].update(
+            LoadState="not-found", UnitFileState="", ActiveState="inactive", calendars=[]),
+        "clamav removed": lambda f, v: f["packages"].__setitem__("clamav", None),
+    },
+    "ESMS-AV-02": {
+        "no database": lambda f, v: f["antivirus"].__setitem__("databases", []),
+        "stale daily": lambda f, v: f["antivirus"]["databases"][1].__setitem__(
+            "built", f["antivirus"]["now"] - 3 * 86400),
+    },
+    "ESMS-BAK-01": {
+        "timer removed": lambda f, v: f["units"]["esms-backup.timer"].update(
+            LoadState="not-found", UnitFileState="", ActiveState="inactive", calendars=[]),
+        "other repository": lambda f, v: f["backup"]["env"].__setitem__(
+            "RESTIC_REPOSITORY", "/var/backups/local"),
+        "password readable": lambda f, v: f["backup"]["password_file"].__setitem__("mode", "0644"),
+    },
+    "ESMS-BAK-02": {
+        "too old": lambda f, v: f["backup"].__setitem__("now", f["backup"]["now"] + 27 * 3600),
+        "unreachable": lambda f, v: f["backup"]["snapshots"].update(
+            ok=False, latest=None, error="Fatal: unable to open repository"),
+        "restore differs": lambda f, v: f["backup"]["restore"].__setitem__("sha256", "0" * 64),
+    },
+    "ESMS-BAN-01": {
+        "issue.net edited": lambda f, v: f["banner"]["files"].__setitem__(
+            "/etc/issue.net", "Debian GNU/Linux\n"),
+        "no sshd banner": lambda f, v: f["sshd"].__setitem__("banner", "none"),
+    },
 }
 
 #: On a fresh Debian lab host, these do not fail, legitimately: nothing declared exists there

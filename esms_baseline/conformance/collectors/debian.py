@@ -41,6 +41,25 @@ _ENV = {
 # The shell snippet run as an unprivileged user to read the EFFECTIVE TMOUT of a login shell.
 _TMOUT_PROBE = 'declare -p TMOUT 2>/dev/null || echo "unset"'
 
+# Units whose state the antivirus and backup controls read.
+UNITS = (
+    "clamav-freshclam.service", "clamav-daemon.service", "clamav-clamonacc.service",
+    "esms-clamscan.timer", "esms-clamscan.service", "esms-backup.timer", "esms-backup.service",
+)
+
+# Backups (ESMS-BAK-02): the repository is queried read-only (no lock, no cache) with the
+# settings the role wrote; a repository that does not answer in time is reported as such.
+BACKUP_ENV = "/etc/esms-baseline/backup.env"
+BACKUP_PATHS = "/etc/esms-baseline/backup-paths"
+RESTIC_TIMEOUT_SECONDS = 25
+#: the canary is a small file; a larger restore is cut (and then cannot match)
+CANARY_MAX_BYTES = 1 << 20
+
+# Antivirus (ESMS-AV-01/02)
+CLAMAV_DB_DIR = "/var/lib/clamav"
+CLAMSCAN_PATHS = "/etc/esms-baseline/clamscan-paths"
+FRESHCLAM_LOG = "/var/log/clamav/freshclam.log"
+
 # Read-only queries, all started at once. name -> argv
 COMMANDS: dict[str, list[str]] = {
     "sshd": ["sshd", "-T"],
@@ -64,22 +83,32 @@ COMMANDS: dict[str, list[str]] = {
         "env", "-i", "HOME=/nonexistent", "PATH=/usr/bin:/bin", "TERM=dumb",
         "bash", "--login", "-c", _TMOUT_PROBE,
     ],
+    # antivirus and backup units, one call (blocks in this order, blank-line separated)
+    "units": [
+        "systemctl", "show", *UNITS,
+        "-p", "Id", "-p", "LoadState", "-p", "ActiveState", "-p", "SubState",
+        "-p", "UnitFileState", "-p", "Result", "-p", "TimersCalendar", "-p", "ExecMainStatus",
+        "-p", "ExecMainExitTimestamp",
+    ],
 }
 
 
 class _Cmd:
-    def __init__(self, argv: list[str]) -> None:
+    def __init__(self, argv: list[str], env: dict[str, str] | None = None,
+                 timeout: float = CMD_TIMEOUT_SECONDS, binary: bool = False) -> None:
         self.argv = argv
-        self.proc: subprocess.Popen[str] | None = None
+        self.binary = binary
+        self.proc: subprocess.Popen[Any] | None = None
         self.error = ""
+        self.deadline = time.monotonic() + timeout
         try:
             self.proc = subprocess.Popen(
                 argv,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
-                text=True,
-                env=_ENV,
+                text=not binary,
+                env=env or _ENV,
                 cwd="/",
             )
         except OSError as exc:
@@ -89,11 +118,14 @@ class _Cmd:
         if self.proc is None:
             return {"rc": None, "stdout": "", "stderr": self.error, "missing": True}
         try:
-            out, err = self.proc.communicate(timeout=CMD_TIMEOUT_SECONDS)
+            out, err = self.proc.communicate(
+                timeout=max(CMD_TIMEOUT_SECONDS, self.deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             self.proc.kill()
             out, err = self.proc.communicate()
             return {"rc": None, "stdout": out, "stderr": "timed out", "missing": False}
+        if self.binary:
+            err = err.decode("utf-8", "replace")
         return {"rc": self.proc.returncode, "stdout": out, "stderr": err.strip(), "missing": False}
 
 
@@ -534,6 +566,201 @@ def nft(cmd: dict[str, Any], enabled: dict[str, Any], active: dict[str, Any]) ->
     return out
 
 
+def units(cmd: dict[str, Any]) -> dict[str, Any]:
+    """``systemctl show`` of several units: unit id -> properties (calendars parsed)."""
+    if cmd["rc"] != 0:
+        raise RuntimeError(f"systemctl show failed (rc={cmd['rc']}): {cmd['stderr'][-300:]}")
+    out: dict[str, Any] = {}
+    for block in cmd["stdout"].strip().split("\n\n"):
+        props = timer({"stdout": block})
+        if props.get("Id"):
+            out[props["Id"]] = props
+    return out
+
+
+def _env_file(text: str | None) -> dict[str, str]:
+    """KEY=value lines of a systemd EnvironmentFile (quotes removed)."""
+    values: dict[str, str] = {}
+    for line in _lines(text):
+        k, sep, v = line.partition("=")
+        if sep:
+            v = v.strip()
+            if len(v) >= 2 and v[0] == v[-1] and v[0] in "\"'":
+                v = v[1:-1]
+            values[k.strip()] = v
+    return values
+
+
+def _file_info(path: str) -> dict[str, Any]:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return {"path": path, "exists": False}
+    return {"path": path, "exists": True, "mode": format(st.st_mode & 0o7777, "04o"),
+            "uid": st.st_uid, "gid": st.st_gid, "size": st.st_size, "mtime": int(st.st_mtime)}
+
+
+def _sha256(path: str) -> str | None:
+    import hashlib
+
+    try:
+        with open(path, "rb") as f:
+            return hashlib.sha256(f.read(CANARY_MAX_BYTES)).hexdigest()
+    except OSError:
+        return None
+
+
+def backup_start() -> tuple[dict[str, Any], dict[str, _Cmd]]:
+    """Read the backup settings and start the read-only repository queries (if configured):
+    the latest snapshot of this host and the restore of the canary to memory."""
+    text = _read(BACKUP_ENV)
+    env = _env_file(text)
+    cfg: dict[str, Any] = {
+        "configured": text is not None,
+        "env": {k: v for k, v in env.items() if "PASSWORD" not in k or k.endswith("_FILE")},
+        "paths": _lines(_read(BACKUP_PATHS)) if os.path.exists(BACKUP_PATHS) else None,
+        "password_file": _file_info(env.get("RESTIC_PASSWORD_FILE") or "/etc/esms-baseline/restic.pass"),
+    }
+    canary = env.get("ESMS_BACKUP_CANARY")
+    cfg["canary"] = ({**_file_info(canary), "sha256": _sha256(canary)} if canary else None)
+    started: dict[str, _Cmd] = {}
+    repo = env.get("RESTIC_REPOSITORY")
+    if not repo:
+        return cfg, started
+    renv = dict(_ENV)
+    renv["RESTIC_REPOSITORY"] = repo
+    renv["RESTIC_PASSWORD_FILE"] = env.get("RESTIC_PASSWORD_FILE", "")
+    select = ["--no-cache", "--no-lock"]
+    which = []
+    if env.get("ESMS_BACKUP_HOST"):
+        which += ["--host", env["ESMS_BACKUP_HOST"]]
+    if env.get("ESMS_BACKUP_TAG"):
+        which += ["--tag", env["ESMS_BACKUP_TAG"]]
+    started["snapshots"] = _Cmd(["restic", *select, "snapshots", "--json", "--latest", "1", *which],
+                                env=renv, timeout=RESTIC_TIMEOUT_SECONDS)
+    if canary:
+        started["restore"] = _Cmd(["restic", *select, "dump", *which, "latest", canary],
+                                  env=renv, timeout=RESTIC_TIMEOUT_SECONDS, binary=True)
+    return cfg, started
+
+
+def _restic_error(res: dict[str, Any]) -> str:
+    if res["missing"]:
+        return "restic is not installed"
+    if res["rc"] is None:
+        return f"no answer from the repository within {RESTIC_TIMEOUT_SECONDS} s"
+    lines = [ln for ln in str(res["stderr"]).splitlines() if ln.strip()]
+    fatal = [ln for ln in lines if ln.startswith("Fatal:")]
+    return (fatal[-1] if fatal else (lines[-1] if lines else f"exit {res['rc']}"))[:300]
+
+
+def backup(cfg: dict[str, Any], started: dict[str, _Cmd]) -> dict[str, Any]:
+    import hashlib
+
+    out = dict(cfg)
+    out["now"] = int(time.time())
+    if "snapshots" in started:
+        res = started["snapshots"].result()
+        snap: dict[str, Any] = {"ok": res["rc"] == 0, "error": None, "latest": None}
+        if res["rc"] == 0:
+            try:
+                items = json.loads(res["stdout"] or "[]")
+            except ValueError as exc:
+                snap = {"ok": False, "error": f"restic snapshots: not JSON: {exc}", "latest": None}
+            else:
+                if items:
+                    last = items[-1]
+                    snap["latest"] = {k: last.get(k) for k in ("time", "short_id", "hostname",
+                                                                 "paths", "tags")}
+        else:
+            snap["error"] = _restic_error(res)
+        out["snapshots"] = snap
+    else:
+        out["snapshots"] = None
+    if "restore" in started:
+        res = started["restore"].result()
+        if res["rc"] == 0:
+            data = res["stdout"][:CANARY_MAX_BYTES]
+            out["restore"] = {"ok": True, "error": None, "sha256": hashlib.sha256(data).hexdigest()}
+        else:
+            out["restore"] = {"ok": False, "error": _restic_error(res), "sha256": None}
+    else:
+        out["restore"] = None
+    return out
+
+
+_CVD_FIELDS = ("magic", "build_time", "version", "signatures", "functionality_level", "md5",
+               "dsig", "builder", "stime")
+
+
+def _cvd_header(path: str) -> dict[str, Any] | None:
+    """The 512-byte header of a .cvd/.cld database: ClamAV-VDB:time:version:sigs:...:stime."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(512).decode("ascii", "replace").rstrip("\x00 ")
+    except OSError:
+        return None
+    parts = head.split(":")
+    if parts[0] != "ClamAV-VDB" or len(parts) < 9:
+        return None
+    fields = dict(zip(_CVD_FIELDS, parts))
+    stime = fields.get("stime", "").strip()
+    return {"version": _int(fields.get("version", "")),
+            "signatures": _int(fields.get("signatures", "")),
+            "build_time": fields.get("build_time"),
+            "built": int(stime) if stime.isdigit() else None}
+
+
+def _fanotify() -> str:
+    """Whether fanotify (clamonacc) can be used here: an fd is opened and closed, nothing else."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        fd = libc.fanotify_init(0x4 | 0x1, os.O_RDONLY)  # FAN_CLASS_CONTENT | FAN_CLOEXEC
+    except (OSError, AttributeError) as exc:
+        return f"unavailable: {exc}"
+    if fd < 0:
+        return "unavailable: " + os.strerror(ctypes.get_errno())
+    os.close(fd)
+    return "available"
+
+
+def antivirus() -> dict[str, Any]:
+    databases: list[dict[str, Any]] = []
+    for path in sorted(glob.glob(os.path.join(CLAMAV_DB_DIR, "*"))):
+        name = os.path.basename(path)
+        if not os.path.isfile(path) or name.startswith("."):
+            continue
+        ext = name.rsplit(".", 1)[-1] if "." in name else ""
+        if ext in ("cvd", "cld", "cud"):
+            header = _cvd_header(path)
+            databases.append({"name": name, "kind": "official", "size": os.path.getsize(path),
+                              **(header or {"version": None, "built": None, "build_time": None,
+                                            "signatures": None, "unreadable_header": True})})
+        elif ext in ("ndb", "hdb", "hsb", "mdb", "msb", "ldb", "ign2", "fp", "sfp", "yar",
+                     "yara", "cdb", "cbc", "pdb", "wdb", "ftm", "idb", "crb", "info", "ign"):
+            databases.append({"name": name, "kind": "custom", "size": os.path.getsize(path),
+                              "built": None})
+    log = [ln for ln in (_read(FRESHCLAM_LOG) or "").splitlines() if ln.strip()]
+    return {
+        "db_dir_exists": os.path.isdir(CLAMAV_DB_DIR),
+        "databases": databases,
+        "freshclam_log_tail": [ln[-200:] for ln in log[-3:]],
+        "scan_paths": _lines(_read(CLAMSCAN_PATHS)) if os.path.exists(CLAMSCAN_PATHS) else None,
+        "fanotify": _fanotify(),
+        "now": int(time.time()),
+    }
+
+
+def banner(sshd_config: dict[str, Any] | None) -> dict[str, Any]:
+    files: dict[str, str | None] = {p: _read(p) for p in ("/etc/issue", "/etc/issue.net")}
+    named = (sshd_config or {}).get("banner")
+    if isinstance(named, str) and named.startswith("/") and named not in files:
+        files[named] = _read(named)
+    return {"files": files, "sshd_banner": named}
+
+
 def os_release() -> dict[str, str]:
     values = {}
     for line in _lines(_read("/etc/os-release")):
@@ -549,6 +776,11 @@ def collect() -> dict[str, Any]:
     started = time.monotonic()
     running = {name: _Cmd(argv) for name, argv in COMMANDS.items()}
     facts: dict[str, Any] = {"schema": SCHEMA, "platform": "debian", "errors": {}}
+    try:
+        backup_cfg, backup_cmds = backup_start()
+    except Exception as exc:  # noqa: BLE001 - reported as the backup section's error
+        backup_cfg, backup_cmds = None, {}
+        facts["errors"]["backup"] = f"{type(exc).__name__}: {exc}"
 
     def section(name: str, fn: Callable[[], Any]) -> None:
         try:
@@ -568,8 +800,10 @@ def collect() -> dict[str, Any]:
     section(
         "packages",
         lambda: packages(("unattended-upgrades", "nftables", "libpam-pwquality", "dconf-cli",
-                          "dconf-service", "openssh-server", "systemd")),
+                          "dconf-service", "openssh-server", "systemd", "clamav",
+                          "clamav-freshclam", "clamav-daemon", "restic")),
     )
+    section("antivirus", antivirus)
     results = {name: cmd.result() for name, cmd in running.items()}
     section("sshd", lambda: sshd(results["sshd"]))
     section("apt", lambda: apt(results["apt_config"]))
@@ -579,6 +813,13 @@ def collect() -> dict[str, Any]:
     section("systemd", lambda: systemd_version(results["systemd_version"]))
     section("logind", lambda: logind(results["logind_config"], results["logind_running"]))
     section("tmout", lambda: tmout(results["login_shell"]))
+    section("units", lambda: units(results["units"]))
+    section("banner", lambda: banner(facts.get("sshd")))
+    if backup_cfg is not None:
+        cfg = backup_cfg
+        section("backup", lambda: backup(cfg, backup_cmds))
+    else:
+        facts["backup"] = None
     facts["collect_seconds"] = round(time.monotonic() - started, 3)
     return facts
 

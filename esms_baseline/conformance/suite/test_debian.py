@@ -27,6 +27,26 @@ def test_ESMS_UPD_03(target: CheckTarget, verify: Verify) -> None:
     verify(target, "ESMS-UPD-03")
 
 
+def test_ESMS_AV_01(target: CheckTarget, verify: Verify) -> None:
+    """ESMS-AV-01: Antivirus installed and running."""
+    verify(target, "ESMS-AV-01")
+
+
+def test_ESMS_AV_02(target: CheckTarget, verify: Verify) -> None:
+    """ESMS-AV-02: Antivirus signatures up to date."""
+    verify(target, "ESMS-AV-02")
+
+
+def test_ESMS_BAK_01(target: CheckTarget, verify: Verify) -> None:
+    """ESMS-BAK-01: Backup scheduled to an off-site repository."""
+    verify(target, "ESMS-BAK-01")
+
+
+def test_ESMS_BAK_02(target: CheckTarget, verify: Verify) -> None:
+    """ESMS-BAK-02: Recent off-site backup and a tested restore."""
+    verify(target, "ESMS-BAK-02")
+
+
 def test_ESMS_FW_01(target: CheckTarget, verify: Verify) -> None:
     """ESMS-FW-01: Local firewall on, inbound denied by default."""
     verify(target, "ESMS-FW-01")
@@ -110,3 +130,8 @@ def test_ESMS_ACC_05(target: CheckTarget, verify: Verify) -> None:
 def test_ESMS_ACC_06(target: CheckTarget, verify: Verify) -> None:
     """ESMS-ACC-06: No direct root login over SSH."""
     verify(target, "ESMS-ACC-06")
+
+
+def test_ESMS_BAN_01(target: CheckTarget, verify: Verify) -> None:
+    """ESMS-BAN-01: Login banner showing the charter."""
+    verify(target, "ESMS-BAN-01")
