@@ -48,6 +48,10 @@ def register(sub: Any) -> None:
     add("status", "list hosts and their state").set_defaults(func=_status)
     add("inventory", "print the Ansible inventory path").set_defaults(func=_inventory)
     add("ssh-config", "print the ssh_config path").set_defaults(func=_ssh_config)
+    q = add("offsite", "make a spare lab host the profile's off-site backup store (SFTP)")
+    q.add_argument("profile", type=Path, help="the site profile (its backup.repository)")
+    q.add_argument("--store", required=True, help="the lab host that plays the off-site store")
+    q.set_defaults(func=_offsite)
     p.set_defaults(func=lambda _a: (p.print_help(sys.stderr), 2)[1])
 
 
@@ -97,4 +101,23 @@ def _inventory(args: argparse.Namespace) -> int:
 
 def _ssh_config(args: argparse.Namespace) -> int:
     print(_running_lab(args).ssh_config_path)
+    return 0
+
+
+def _offsite(args: argparse.Namespace) -> int:
+    from esms_baseline.lab.offsite import setup_offsite
+    from esms_baseline.profile import load_profile
+
+    profile = load_profile(args.profile)
+    if not profile.backup.repository:
+        raise LabError(f"{args.profile}: backup.repository is not set")
+    running = _running_lab(args)
+    names = {h.name for h in running.hosts}
+    clients = [h for h in profile.hosts if h in names and profile.settings_for(h).backup_enabled]
+    if not clients:
+        raise LabError("no lab host of this profile backs up (backup.enabled, hosts, groups)")
+    for link in setup_offsite(running, clients=clients, store=args.store,
+                              repository=profile.backup.repository):
+        _progress(f"{link.client} backs up to {link.user}@{link.host}:{link.path}, "
+                  f"played by {link.store} (relay pid {link.relay_pid})")
     return 0

@@ -424,7 +424,10 @@ def _close_masters(sd: Path, lid: str) -> None:
 
 
 def _teardown(sd: Path, lid: str, state: LabState | None) -> None:
+    from esms_baseline.lab.offsite import forget
+
     group = cgroup_name(lid)
+    forget(sd)  # off-site relays into these hosts, and the host variables they wrote
     _close_masters(sd, lid)
     pids = set(_stray_nspawns(sd))
     if state is not None:

@@ -82,7 +82,7 @@ class Relay:
     """A running relay; :meth:`stop` ends it (also on leaving a ``with`` block)."""
 
     def __init__(self, lab: Lab, from_host: str, to_host: str, *, port: int = 22,
-                 start_timeout: float = 5.0) -> None:
+                 start_timeout: float = 5.0, log_path: os.PathLike[str] | None = None) -> None:
         src = lab.host(from_host)
         dst = lab.host(to_host)
         if src.leader_pid is None or dst.leader_pid is None:
@@ -103,13 +103,20 @@ class Relay:
             self.socket_path.unlink()
         target = (f"EXEC:nsenter -t {dst.leader_pid} -n socat STDIO "
                   f"TCP4\\:127.0.0.1\\:{int(port)}")
-        self._proc: subprocess.Popen[bytes] | None = subprocess.Popen(
-            [socat, f"UNIX-LISTEN:{self.socket_path},fork,unlink-early,mode=600", target],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            start_new_session=True,  # its own process group: stop() ends its children too
-        )
+        # A relay that outlives this process (log_path given) writes its errors to a file:
+        # a pipe would close with us.
+        err_target = open(log_path, "ab") if log_path is not None else subprocess.PIPE  # noqa: SIM115
+        try:
+            self._proc: subprocess.Popen[bytes] | None = subprocess.Popen(
+                [socat, f"UNIX-LISTEN:{self.socket_path},fork,unlink-early,mode=600", target],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=err_target,
+                start_new_session=True,  # its own process group: stop() ends its children too
+            )
+        finally:
+            if log_path is not None and not isinstance(err_target, int):
+                err_target.close()
         deadline = time.monotonic() + start_timeout
         while not self.socket_path.exists():
             if self._proc.poll() is not None:
@@ -158,6 +165,17 @@ class Relay:
             self.socket_path.unlink()
         except FileNotFoundError:
             pass
+
+    def detach(self) -> int:
+        """Leave the relay running after this object is gone; return its process group id
+        (the lab records it and ``lab down`` ends it)."""
+        if self._proc is None:
+            raise LabError(f"relay {self.from_host} -> {self.to_host} is not running")
+        pid = self._proc.pid
+        if self._proc.stderr is not None:
+            self._proc.stderr.close()
+        self._proc = None
+        return pid
 
     def __enter__(self) -> Self:
         return self
