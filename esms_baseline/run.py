@@ -214,6 +214,7 @@ def apply(
             "ANSIBLE_PYTHON_INTERPRETER": "auto_silent",
         }
         runner = ansible_runner.interface.init_runner(
+            binary=_ansible_playbook(),
             private_data_dir=str(private),
             playbook=str(playbooks_dir() / "site.yml"),
             inventory=inventories,
@@ -261,6 +262,21 @@ def apply(
         check_mode=check_mode,
         excepted={h.name: tuple(sorted(h.excepted)) for h in plan.hosts if h.excepted},
     )
+
+
+def _ansible_playbook() -> str:
+    """The ansible-playbook of this environment (next to our Python), else the one on PATH:
+    an installed esms-baseline runs its own pinned Ansible even when its bin folder is not
+    on PATH."""
+    import sys
+
+    here = Path(sys.executable).parent / "ansible-playbook"
+    if here.exists():
+        return str(here)
+    found = shutil.which("ansible-playbook")
+    if not found:
+        raise RunError("ansible-playbook not found: is ansible-core installed?")
+    return found
 
 
 def _quote(arg: str) -> str:

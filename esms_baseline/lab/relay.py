@@ -78,6 +78,10 @@ while True:
 '''
 
 
+#: Relays left running on purpose (see Relay.detach).
+_DETACHED: list[subprocess.Popen[bytes]] = []
+
+
 class Relay:
     """A running relay; :meth:`stop` ends it (also on leaving a ``with`` block)."""
 
@@ -174,6 +178,9 @@ class Relay:
         pid = self._proc.pid
         if self._proc.stderr is not None:
             self._proc.stderr.close()
+        # Keep the Popen object for the life of this process: it is never waited for here
+        # (the relay outlives us), and dropping it would warn that it still runs.
+        _DETACHED.append(self._proc)
         self._proc = None
         return pid
 

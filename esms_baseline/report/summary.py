@@ -223,7 +223,8 @@ def _point(point: int, rows: tuple[Row, ...], controls: tuple[Control, ...]) -> 
     expiries = [r.exception.expires for r in rows if r.exception and r.exception.expires]
     return PointSummary(
         point=point, status=status, rows=rows, controls=controls,
-        hosts_checked=hosts(lambda r: True),
+        # a host where the point does not apply (no backup there...) is not "concerned"
+        hosts_checked=hosts(lambda r: r.result.verdict is not Verdict.NOT_APPLICABLE),
         hosts_failing=hosts(lambda r: r.result.verdict is Verdict.FAIL),
         hosts_excepted=hosts(lambda r: r.result.verdict is Verdict.EXCEPTED),
         hosts_incomplete=hosts(

@@ -46,18 +46,31 @@ def digest(state: dict[str, str]) -> str:
     return hashlib.sha256(repr(sorted(state.items())).encode()).hexdigest()
 
 
+#: The example profile's hosts; lab-04 plays the MSP's off-site backup store.
+SITE_HOSTS = ("lab-01", "lab-02", "lab-03")
+OFFSITE_STORE = "lab-04"
+
+
 @pytest.fixture(scope="module")
 def site_lab() -> Iterator[Lab]:
-    """A lab of 3 hosts for one test module; torn down at its end."""
+    """A lab for one test module: the example profile's 3 hosts, and a 4th host playing the
+    off-site backup store of the backed-up ones (``lab offsite``); torn down at its end."""
     reason = lab_skip_reason()
     if reason:
         pytest.skip(reason)
     from esms_baseline import lab as lab_api
+    from esms_baseline.lab.offsite import setup_offsite
+    from esms_baseline.profile import load_profile
 
+    profile = load_profile(Path(__file__).resolve().parents[2] / "examples" / "site.yml")
     state_dir = new_lab_state_dir("apply")
     atexit.register(teardown_lab, state_dir)
     try:
-        yield lab_api.up(max(3, lab_host_count()), state_dir=state_dir)
+        running = lab_api.up(max(4, lab_host_count()), state_dir=state_dir)
+        assert profile.backup.repository
+        setup_offsite(running, store=OFFSITE_STORE, repository=profile.backup.repository,
+                      clients=[h for h in SITE_HOSTS if profile.settings_for(h).backup_enabled])
+        yield running
     finally:
         teardown_lab(state_dir)
 

@@ -29,13 +29,16 @@ from esms_baseline.profile import SiteProfile, load_profile
 from esms_baseline.results import ApplyResult, CheckResult, Verdict
 from esms_baseline.run import apply
 
-from .conftest import host_state
+from .conftest import SITE_HOSTS, host_state
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "site.yml"
 DEBIAN_CONTROLS = [c.id for c in load_catalogue().for_platform("debian")]
+#: Lab hosts cannot reach the ClamAV signature mirrors: ESMS-AV-02 must fail there, honestly
+#: ("no signature database"), whatever apply does. Every other control must pass.
+LAB_FAILURES = {"ESMS-AV-02"}
 
 
 @dataclass
@@ -61,7 +64,18 @@ def site(site_lab: Lab, initial_passwords: dict[str, str],
 
 
 def failing(result: CheckResult) -> set[tuple[str, str]]:
-    return {(r.host, r.control) for r in result.results if r.verdict is Verdict.FAIL}
+    """Failing (host, control) pairs, the lab's known failures (LAB_FAILURES) left out."""
+    return {(r.host, r.control) for r in result.results
+            if r.verdict is Verdict.FAIL and r.control not in LAB_FAILURES}
+
+
+def lab_failures_only(result: CheckResult) -> None:
+    """The check is complete and only the lab's known failures fail, for the reason known."""
+    assert result.exit_code in (0, 1)
+    assert failing(result) == set(), sorted(failing(result))
+    for r in result.results:
+        if r.control in LAB_FAILURES and r.verdict is Verdict.FAIL:
+            assert "signature" in r.message, r
 
 
 def verdicts(result: CheckResult, host: str) -> dict[str, Verdict]:
@@ -77,15 +91,21 @@ def test_first_apply_brings_every_host_to_the_baseline(site: Site) -> None:
     assert result.exit_code == 0, [(h.host, h.errors) for h in result.hosts]
     assert all(h.changed > 0 for h in result.hosts)
     report = site.check()
-    problems = [r for r in report.results if r.verdict in (Verdict.FAIL, Verdict.ERROR, Verdict.UNREACHABLE)]
+    problems = [r for r in report.results if r.verdict in (Verdict.ERROR, Verdict.UNREACHABLE)]
     assert not problems, problems
-    hosts = [h.name for h in site.lab.hosts]
-    for host in hosts:
+    lab_failures_only(report)
+    for host in SITE_HOSTS:
         v = verdicts(report, host)
         for cid in DEBIAN_CONTROLS:
-            expected = {Verdict.EXCEPTED} if cid in site.profile.exceptions_for(host) else {
-                Verdict.PASS, Verdict.NOT_APPLICABLE}
+            if cid in site.profile.exceptions_for(host):
+                expected = {Verdict.EXCEPTED}
+            elif cid in LAB_FAILURES:
+                expected = {Verdict.FAIL}
+            else:
+                expected = {Verdict.PASS, Verdict.NOT_APPLICABLE}
             assert v.get(cid) in expected, (host, cid, v.get(cid))
+    # The server backs up for real, to the off-site store played by lab-04.
+    assert verdicts(report, "lab-01")["ESMS-BAK-02"] is Verdict.PASS
 
 
 def test_second_apply_changes_nothing(site: Site) -> None:
@@ -95,14 +115,12 @@ def test_second_apply_changes_nothing(site: Site) -> None:
 
 
 def test_dry_run_and_check_leave_hosts_byte_identical(site: Site) -> None:
-    hosts = [h.name for h in site.lab.hosts]
-    # Make a difference for the dry run to find, without touching what we hash.
+    hosts = list(SITE_HOSTS)
     before = {h: host_state(site.lab, h) for h in hosts}
     dry = site.apply(check_mode=True, diff=True)
     assert dry.exit_code == 0
     assert sum(h.changed for h in dry.hosts) == 0
-    report = site.check()
-    assert report.exit_code == 0
+    lab_failures_only(site.check())
     after = {h: host_state(site.lab, h) for h in hosts}
     for h in hosts:
         changed = {p for p in set(before[h]) | set(after[h]) if before[h].get(p) != after[h].get(p)}
@@ -112,7 +130,7 @@ def test_dry_run_and_check_leave_hosts_byte_identical(site: Site) -> None:
 # A manual break per control, as an administrator would do it, run as root on the host.
 BREAKS: dict[str, str] = {
     "ESMS-LOCK-01": "sed -i 's/^/# /' /etc/profile.d/esms-tmout.sh",
-    "ESMS-LOCK-02": "rm -f /etc/ssh/sshd_config.d/50-esms-session-lock.conf",
+    "ESMS-LOCK-02": "rm -f /etc/ssh/sshd_config.d/05-esms-session-lock.conf && systemctl reload ssh",
     "ESMS-LOCK-03": "rm -f /etc/systemd/logind.conf.d/50-esms-session-lock.conf",
     "ESMS-PWD-01": "sed -i 's/^minlen.*/minlen = 6/' /etc/security/pwquality.conf.d/50-esms.conf",
     "ESMS-PWD-02": "pam-auth-update --package --disable esms-faillock",
@@ -123,25 +141,37 @@ BREAKS: dict[str, str] = {
     "ESMS-ACC-03": "usermod -U -e '' {departed} 2>/dev/null || usermod -e '' {departed}; chage -E -1 {departed}",
     "ESMS-ACC-04": "useradd -m -G sudo intrus",
     "ESMS-ACC-05": "useradd -m sanspass && passwd -d sanspass",
-    "ESMS-ACC-06": "rm -f /etc/ssh/sshd_config.d/40-esms-accounts.conf",
+    "ESMS-ACC-06": "rm -f /etc/ssh/sshd_config.d/05-esms-accounts.conf && systemctl reload ssh",
     "ESMS-UPD-01": "rm -f /etc/apt/apt.conf.d/52esms-unattended-upgrades /etc/apt/apt.conf.d/20auto-upgrades",
     "ESMS-UPD-02": "rm -rf /etc/systemd/system/apt-daily-upgrade.timer.d && systemctl daemon-reload",
-    "ESMS-UPD-03": "echo 'Unattended-Upgrade::Automatic-Reboot-Time \"14:00\";' > /etc/apt/apt.conf.d/99local-reboot",
-    "ESMS-FW-01": "nft flush ruleset",
+    "ESMS-UPD-03": "sed -i 's/\"true\"/\"false\"/' /etc/apt/apt.conf.d/53esms-unattended-reboot",
+    "ESMS-FW-01": "systemctl disable nftables",
     "ESMS-FW-02": "nft add rule inet filter input tcp dport 8080 accept",
     "ESMS-FW-03": "nft insert rule inet filter input tcp dport 22 accept",
+    "ESMS-AV-01": "systemctl disable --now clamav-freshclam",
+    "ESMS-BAK-01": "systemctl disable --now esms-backup.timer",
+    "ESMS-BAK-02": "echo not-the-password > /etc/esms-baseline/restic.pass",
+    "ESMS-BAN-01": "echo 'Bienvenue' > /etc/issue.net",
 }
+
+
+def _applies(site: Site, host: str, cid: str) -> bool:
+    if cid in site.profile.exceptions_for(host):
+        return False
+    if cid.startswith("ESMS-BAK-"):
+        return site.profile.settings_for(host).backup_enabled
+    return True
 
 
 def _break_rounds(site: Site) -> list[list[tuple[str, str]]]:
     """Rounds of (host, control): in each round every host has a different control broken."""
-    hosts = [h.name for h in site.lab.hosts]
+    hosts = list(SITE_HOSTS)
     todo = [c for c in DEBIAN_CONTROLS if c in BREAKS]
     rounds = []
     while todo:
         batch = []
         for h in hosts:
-            candidates = [c for c in todo if c not in site.profile.exceptions_for(h)]
+            candidates = [c for c in todo if _applies(site, h, c)]
             if candidates:
                 batch.append((h, candidates[0]))
                 todo.remove(candidates[0])
@@ -152,7 +182,8 @@ def _break_rounds(site: Site) -> list[list[tuple[str, str]]]:
 
 
 def test_every_implemented_control_has_a_manual_break() -> None:
-    assert sorted(set(DEBIAN_CONTROLS) - set(BREAKS) - {"ESMS-LOCK-04"}) == []
+    # LOCK-04 is not applicable without a desktop; AV-02 already fails on the lab.
+    assert sorted(set(DEBIAN_CONTROLS) - set(BREAKS) - {"ESMS-LOCK-04"} - LAB_FAILURES) == []
 
 
 def test_each_control_broken_by_hand_is_reported_on_that_host_and_repaired(site: Site) -> None:
@@ -171,7 +202,7 @@ def test_each_control_broken_by_hand_is_reported_on_that_host_and_repaired(site:
 
 
 def test_exception_is_honoured_by_apply_and_check(site: Site, tmp_path: Path) -> None:
-    pairs = excepted_pairs(site.profile, [h.name for h in site.lab.hosts])
+    pairs = excepted_pairs(site.profile, list(SITE_HOSTS))
     assert pairs, "the example profile should carry an exception"
     host, cid = min(pairs)
     assert cid in BREAKS, f"no manual break for {cid}"
@@ -192,7 +223,7 @@ def test_exception_is_honoured_by_apply_and_check(site: Site, tmp_path: Path) ->
 
 
 def test_firewall_that_cuts_management_is_rolled_back(site: Site) -> None:
-    host = site.lab.hosts[-1].name
+    host = SITE_HOSTS[-1]
     before = nsenter_run(site.lab, host, ["nft", "list", "ruleset"]).stdout
     cutting = "flush ruleset\ntable inet filter {\n  chain input {\n    type filter hook input priority 0; policy drop;\n  }\n}\n"
     result = site.apply(limit=host, controls=["ESMS-FW-01"],
@@ -203,11 +234,11 @@ def test_firewall_that_cuts_management_is_rolled_back(site: Site) -> None:
     assert any("rolled back" in e for e in h.errors), h.errors
     after = nsenter_run(site.lab, host, ["nft", "list", "ruleset"]).stdout
     assert after == before
-    assert site.check(limit=host).exit_code == 0
+    lab_failures_only(site.check(limit=host))
 
 
 def test_preflight_refuses_a_run_that_would_lock_out_management(site: Site) -> None:
-    host = site.lab.hosts[0].name
+    host = SITE_HOSTS[0]
     before = host_state(site.lab, host)
     result = site.apply(limit=host, extravars={"esms_accounts_forbidden_generic_logins": ["esms-admin"]})
     assert result.exit_code != 0
@@ -231,9 +262,9 @@ def test_cli_apply_then_check_and_no_secret_anywhere(site: Site, initial_passwor
         [*env_cli, "check", str(EXAMPLE), "--inventory", str(site.lab.inventory_path), "--json"],
         capture_output=True, text=True, check=False,
     )
-    assert chk.returncode == 0, chk.stdout[-3000:] + chk.stderr
+    assert chk.returncode == 1, chk.stdout[-3000:] + chk.stderr  # AV-02, see LAB_FAILURES
     doc = json.loads(chk.stdout)
-    assert doc["exit_code"] == 0
+    assert {r["control"] for r in doc["results"] if r["verdict"] == "fail"} == LAB_FAILURES
     blobs = [proc.stdout, proc.stderr, chk.stdout, chk.stderr]
     for f in list(tmp_path.rglob("*")) + list(site.artifacts.rglob("*")):
         if f.is_file():
