@@ -213,8 +213,10 @@ def apply(
             "ANSIBLE_DISPLAY_SKIPPED_HOSTS": "False",
             "ANSIBLE_PYTHON_INTERPRETER": "auto_silent",
         }
+        envvars["PATH"] = str(Path(_ansible_playbook()).parent) + os.pathsep + os.environ.get(
+            "PATH", os.defpath
+        )
         runner = ansible_runner.interface.init_runner(
-            binary=_ansible_playbook(),
             private_data_dir=str(private),
             playbook=str(playbooks_dir() / "site.yml"),
             inventory=inventories,

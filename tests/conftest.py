@@ -12,6 +12,7 @@ import os
 import shutil
 import signal
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 
@@ -51,6 +52,23 @@ def teardown_lab(state_dir: Path) -> None:
     if state_dir.exists():
         lab_api.down(state_dir)
         shutil.rmtree(state_dir, ignore_errors=True)
+
+
+@contextmanager
+def running_lab(tag: str, count: int, *, fresh: bool = False, suite: str = "bookworm") -> Iterator[Lab]:
+    """A lab of ``count`` hosts in a state dir of its own (named by ``tag``), for a fixture:
+    skips when lab tests cannot run here, and always tears the hosts down."""
+    reason = lab_skip_reason()
+    if reason:
+        pytest.skip(reason)
+    from esms_baseline import lab as lab_api
+
+    state_dir = new_lab_state_dir(tag)
+    atexit.register(teardown_lab, state_dir)  # if the finally below never runs
+    try:
+        yield lab_api.up(count, state_dir=state_dir, fresh=fresh, suite=suite)
+    finally:
+        teardown_lab(state_dir)
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,6 @@ from outside (nsenter), independent of the code under test."""
 
 from __future__ import annotations
 
-import atexit
 import hashlib
 import os
 import secrets
@@ -14,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from esms_baseline.lab import Lab, nsenter_run
-from tests.conftest import lab_host_count, lab_skip_reason, new_lab_state_dir, teardown_lab
+from tests.conftest import lab_host_count, running_lab
 
 #: What apply and check may touch on a host; hashed to prove that a check or a dry run
 #: leaves the host byte-identical. Ansible's own remote working area (~/.ansible) is left out.
@@ -55,24 +54,15 @@ OFFSITE_STORE = "lab-04"
 def site_lab() -> Iterator[Lab]:
     """A lab for one test module: the example profile's 3 hosts, and a 4th host playing the
     off-site backup store of the backed-up ones (``lab offsite``); torn down at its end."""
-    reason = lab_skip_reason()
-    if reason:
-        pytest.skip(reason)
-    from esms_baseline import lab as lab_api
     from esms_baseline.lab.offsite import setup_offsite
     from esms_baseline.profile import load_profile
 
     profile = load_profile(Path(__file__).resolve().parents[2] / "examples" / "site.yml")
-    state_dir = new_lab_state_dir("apply")
-    atexit.register(teardown_lab, state_dir)
-    try:
-        running = lab_api.up(max(4, lab_host_count()), state_dir=state_dir)
+    with running_lab("apply", max(4, lab_host_count())) as running:
         assert profile.backup.repository
         setup_offsite(running, store=OFFSITE_STORE, repository=profile.backup.repository,
                       clients=[h for h in SITE_HOSTS if profile.settings_for(h).backup_enabled])
         yield running
-    finally:
-        teardown_lab(state_dir)
 
 
 @pytest.fixture(scope="session")

@@ -155,6 +155,12 @@ BREAKS: dict[str, str] = {
 }
 
 
+#: Controls that legitimately fail with another one's break: with the upgrade timer back to
+#: Debian's random times (UPD-02 broken), a reboot "now" after an upgrade (UPD-03) is no
+#: longer sure to fall inside the window.
+ALSO_FAILS: dict[str, set[str]] = {"ESMS-UPD-02": {"ESMS-UPD-03"}}
+
+
 def _applies(site: Site, host: str, cid: str) -> bool:
     if cid in site.profile.exceptions_for(host):
         return False
@@ -194,7 +200,8 @@ def test_each_control_broken_by_hand_is_reported_on_that_host_and_repaired(site:
         for host, cid in batch:
             nsenter_run(site.lab, host, ["bash", "-c", BREAKS[cid].format(**fmt)])
         report = site.check()
-        assert failing(report) == set(batch), (batch, sorted(failing(report)))
+        expected = set(batch) | {(h, also) for h, c in batch for also in ALSO_FAILS.get(c, ())}
+        assert failing(report) == expected, (batch, sorted(failing(report)))
         repaired = site.apply()
         assert repaired.exit_code == 0, [(h.host, h.errors) for h in repaired.hosts]
         again = site.check()

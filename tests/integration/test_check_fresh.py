@@ -19,7 +19,7 @@ from esms_baseline.catalogue import load_catalogue
 from esms_baseline.conformance import CheckPlan, CheckTarget, check
 from esms_baseline.lab import Lab, nsenter_run
 from esms_baseline.results import Verdict
-from tests.conftest import lab_skip_reason, new_lab_state_dir, teardown_lab
+from tests.conftest import running_lab
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
@@ -42,19 +42,10 @@ useradd -m -s /bin/bash invite && passwd -d invite >/dev/null
 
 @pytest.fixture(scope="module")
 def fresh_lab() -> Iterator[Lab]:
-    reason = lab_skip_reason()
-    if reason:
-        pytest.skip(reason)
-    from esms_baseline import lab as lab_api
-
-    state_dir = new_lab_state_dir("check-fresh")
-    try:
-        lab = lab_api.up(2, state_dir=state_dir, fresh=True)
+    with running_lab("check-fresh", 2, fresh=True) as lab:
         for h in lab.hosts:
             nsenter_run(lab, h.name, ["bash", "-c", MESSY])
         yield lab
-    finally:
-        teardown_lab(state_dir)
 
 
 def plan_of(lab: Lab) -> CheckPlan:

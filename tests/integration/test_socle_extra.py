@@ -15,7 +15,6 @@ environment variable the profile names, in a one-time encrypted vault file).
 
 from __future__ import annotations
 
-import atexit
 import json
 import os
 import re
@@ -40,7 +39,7 @@ from esms_baseline.profile import SiteProfile, load_profile
 from esms_baseline.resources import roles_dir
 from esms_baseline.results import Verdict
 from esms_baseline.run import _secret_material
-from tests.conftest import lab_skip_reason, new_lab_state_dir, teardown_lab
+from tests.conftest import running_lab
 
 pytestmark = pytest.mark.lab
 
@@ -57,17 +56,8 @@ SCAN_TIME = time.strftime("%H:%M", time.localtime(time.time() + 12 * 3600))
 
 @pytest.fixture(scope="module")
 def extra_lab() -> Iterator[Lab]:
-    reason = lab_skip_reason()
-    if reason:
-        pytest.skip(reason)
-    from esms_baseline import lab as lab_api
-
-    state_dir = new_lab_state_dir("socle-extra")
-    atexit.register(teardown_lab, state_dir)
-    try:
-        yield lab_api.up(2, state_dir=state_dir)
-    finally:
-        teardown_lab(state_dir)
+    with running_lab("socle-extra", 2) as lab:
+        yield lab
 
 
 @pytest.fixture(scope="module")
