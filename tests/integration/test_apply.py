@@ -147,7 +147,8 @@ BREAKS: dict[str, str] = {
     "ESMS-UPD-03": "sed -i 's/\"true\"/\"false\"/' /etc/apt/apt.conf.d/53esms-unattended-reboot",
     "ESMS-FW-01": "systemctl disable nftables",
     "ESMS-FW-02": "nft add rule inet filter input tcp dport 8080 accept",
-    "ESMS-FW-03": "nft insert rule inet filter input tcp dport 22 accept",
+    "ESMS-FW-03": "for h in $(nft -a list chain inet filter input | awk '/ESMS-FW-03/ {{print $NF}}');"
+                  " do nft delete rule inet filter input handle $h; done",
     "ESMS-AV-01": "systemctl disable --now clamav-freshclam",
     "ESMS-BAK-01": "systemctl disable --now esms-backup.timer",
     "ESMS-BAK-02": "echo not-the-password > /etc/esms-baseline/restic.pass",
