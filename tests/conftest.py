@@ -11,7 +11,7 @@ import atexit
 import os
 import shutil
 import signal
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
@@ -52,6 +52,25 @@ def teardown_lab(state_dir: Path) -> None:
     if state_dir.exists():
         lab_api.down(state_dir)
         shutil.rmtree(state_dir, ignore_errors=True)
+
+
+@contextmanager
+def random_secrets_in_env(names: Iterable[str]) -> Iterator[dict[str, str]]:
+    """Random values for the environment variables ``names`` (secrets a run reads), restored
+    afterwards."""
+    import secrets
+
+    values = {n: "Esms-" + secrets.token_urlsafe(16) for n in sorted(set(names))}
+    old = {n: os.environ.get(n) for n in values}
+    os.environ.update(values)
+    try:
+        yield values
+    finally:
+        for n, v in old.items():
+            if v is None:
+                os.environ.pop(n, None)
+            else:
+                os.environ[n] = v
 
 
 @contextmanager

@@ -5,15 +5,13 @@ from outside (nsenter), independent of the code under test."""
 from __future__ import annotations
 
 import hashlib
-import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from esms_baseline.lab import Lab, nsenter_run
-from tests.conftest import lab_host_count, running_lab
+from tests.conftest import lab_host_count, random_secrets_in_env, running_lab
 
 #: What apply and check may touch on a host; hashed to prove that a check or a dry run
 #: leaves the host byte-identical. Ansible's own remote working area (~/.ansible) is left out.
@@ -73,15 +71,5 @@ def initial_passwords() -> Iterator[dict[str, str]]:
     from esms_baseline.profile import load_profile
 
     profile = load_profile(Path(__file__).resolve().parents[2] / "examples" / "site.yml")
-    names = sorted(set(build_plan(profile).secret_env.values()))
-    values = {n: "Esms-" + secrets.token_urlsafe(16) for n in names}
-    old = {n: os.environ.get(n) for n in names}
-    os.environ.update(values)
-    try:
+    with random_secrets_in_env(build_plan(profile).secret_env.values()) as values:
         yield values
-    finally:
-        for n, v in old.items():
-            if v is None:
-                os.environ.pop(n, None)
-            else:
-                os.environ[n] = v

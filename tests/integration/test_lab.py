@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -18,23 +17,12 @@ from esms_baseline import lab as lab_api
 from esms_baseline.lab import Lab, cgroups
 from esms_baseline.lab.paths import cgroup_name, lab_id
 from esms_baseline.lab.preflight import missing_requirements
+from tests.conftest import new_lab_state_dir, teardown_lab
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
 HOSTS = [f"lab-{i:02d}" for i in range(1, int(os.environ.get("ESMS_TEST_LAB_HOSTS", "3")) + 1)]
 BIN = Path(sys.executable).parent
-
-
-def new_lab_state_dir(tag: str) -> Path:
-    d = Path("/var/lib/esms-baseline") / f"lab-tests-{os.getpid()}-{tag}"
-    shutil.rmtree(d, ignore_errors=True)
-    return d
-
-
-def teardown_lab(state_dir: Path) -> None:
-    if state_dir.exists():
-        lab_api.down(state_dir)
-        shutil.rmtree(state_dir, ignore_errors=True)
 
 
 def ssh(lab: Lab, host: str, command: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:

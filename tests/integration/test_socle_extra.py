@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets
 import subprocess
 import sys
 import time
@@ -39,7 +38,7 @@ from esms_baseline.profile import SiteProfile, load_profile
 from esms_baseline.resources import roles_dir
 from esms_baseline.results import Verdict
 from esms_baseline.run import _secret_material
-from tests.conftest import running_lab
+from tests.conftest import random_secrets_in_env, running_lab
 
 pytestmark = pytest.mark.lab
 
@@ -98,17 +97,8 @@ def offsite(extra_lab: Lab) -> Iterator[Relay]:
 @pytest.fixture(scope="module")
 def passwords(profile: SiteProfile) -> Iterator[dict[str, str]]:
     plan = build_plan(profile, limit=SERVER)
-    values = {env: "Esms-" + secrets.token_urlsafe(16) for env in plan.secret_env.values()}
-    old = {n: os.environ.get(n) for n in values}
-    os.environ.update(values)
-    try:
+    with random_secrets_in_env(plan.secret_env.values()) as values:
         yield values
-    finally:
-        for n, v in old.items():
-            if v is None:
-                os.environ.pop(n, None)
-            else:
-                os.environ[n] = v
 
 
 def apply(lab: Lab, profile: SiteProfile, r: Relay, *, tmp: Path) -> str:
