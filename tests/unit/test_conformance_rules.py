@@ -25,24 +25,12 @@ from esms_baseline.conformance.rules._util import FactsUnavailable, VariableMiss
 from esms_baseline.conformance.rules.organisation import evidence
 from esms_baseline.conformance.rules.session_lock import session_channel_timeout
 from esms_baseline.conformance.rules.updates import parse_calendar
+from tests.unit.facts import Facts, load
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "facts"
-Facts = dict[str, Any]
 Mutation = Callable[[Facts, dict[str, Any]], None]
 
 
-def load(name: str) -> Any:
-    return json.loads((DATA / name).read_text(encoding="utf-8"))
-
-
-@pytest.fixture
-def compliant() -> Facts:
-    return load("debian-compliant.json")  # type: ignore[no-any-return]
-
-
-@pytest.fixture
-def variables() -> dict[str, Any]:
-    return load("vars-compliant.json")  # type: ignore[no-any-return]
 
 
 def _input_chain(f: Facts) -> list[dict[str, Any]]:

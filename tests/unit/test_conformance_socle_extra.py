@@ -31,24 +31,13 @@ from esms_baseline.plan import BACKUP_PASSWORD_VAR, build_check_plan, build_plan
 from esms_baseline.profile import load_profile
 
 ROOT = Path(__file__).resolve().parents[2]
+from tests.unit.facts import Facts, load
+
 DATA = ROOT / "tests" / "data" / "facts"
 EXAMPLE = ROOT / "examples" / "site.yml"
 TODAY = dt.date(2026, 11, 23)
-Facts = dict[str, Any]
 
 
-def load(name: str) -> Any:
-    return json.loads((DATA / name).read_text(encoding="utf-8"))
-
-
-@pytest.fixture
-def compliant() -> Facts:
-    return load("debian-compliant.json")  # type: ignore[no-any-return]
-
-
-@pytest.fixture
-def variables() -> dict[str, Any]:
-    return load("vars-compliant.json")  # type: ignore[no-any-return]
 
 
 def run(control: str, facts: Facts, variables: dict[str, Any], **override: Any) -> Any:
