@@ -139,7 +139,9 @@ BREAKS: dict[str, str] = {
     "ESMS-PWD-04": "sed -i 's/^PASS_MAX_DAYS.*/PASS_MAX_DAYS 30/' /etc/login.defs",
     "ESMS-ACC-01": "usermod -c 'Quelqu un d autre' {user}",
     "ESMS-ACC-02": "useradd -m accueil && echo accueil:Accueil2024 | chpasswd",
-    "ESMS-ACC-03": "usermod -U -e '' {departed} 2>/dev/null || usermod -e '' {departed}; chage -E -1 {departed}",
+    # a departed person's account (re)enabled by hand, as if the person still worked there
+    "ESMS-ACC-03": "id -u {departed} >/dev/null 2>&1 || useradd -m {departed};"
+                   " echo '{departed}:Retour-2026!' | chpasswd; chage -E -1 {departed}",
     "ESMS-ACC-04": "useradd -m -G sudo intrus",
     "ESMS-ACC-05": "useradd -m sanspass && passwd -d sanspass",
     "ESMS-ACC-06": "rm -f /etc/ssh/sshd_config.d/05-esms-accounts.conf && systemctl reload ssh",
@@ -217,8 +219,7 @@ def test_exception_is_honoured_by_apply_and_check(site: Site, tmp_path: Path) ->
     pairs = excepted_pairs(site.profile, list(SITE_HOSTS))
     assert pairs, "the example profile should carry an exception"
     host, cid = min(pairs)
-    assert cid in BREAKS, f"no manual break for {cid}"
-    nsenter_run(site.lab, host, ["bash", "-c", BREAKS[cid].format(user="x", departed="x")])
+    # Every apply so far ran with the exception: the control was never configured there.
     site.apply(limit=host)
     report = site.check(limit=host)
     assert verdicts(report, host)[cid] is Verdict.EXCEPTED
@@ -240,7 +241,7 @@ def test_firewall_that_cuts_management_is_rolled_back(site: Site) -> None:
     cutting = "flush ruleset\ntable inet filter {\n  chain input {\n    type filter hook input priority 0; policy drop;\n  }\n}\n"
     result = site.apply(limit=host, controls=["ESMS-FW-01"],
                         extravars={"esms_firewall_ruleset_override": cutting,
-                                   "esms_firewall_rollback_seconds": 15})
+                                   "esms_firewall_rollback_seconds": 30})
     h = result.hosts[0]
     assert h.failed or h.unreachable
     assert any("rolled back" in e for e in h.errors), h.errors
