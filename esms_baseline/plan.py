@@ -64,6 +64,14 @@ class Plan:
         raise KeyError(name)
 
     @property
+    def profile_secret_env(self) -> frozenset[str]:
+        """Every environment variable the profile names for a secret, needed by this run or
+        not: none of them may be recorded in a run's artifacts."""
+        refs = [u.initial_password for u in self.profile.accounts.users]
+        refs.append(self.profile.backup.password)
+        return frozenset(r.name for r in refs if r is not None and r.kind == "env")
+
+    @property
     def host_names(self) -> tuple[str, ...]:
         return tuple(h.name for h in self.hosts)
 

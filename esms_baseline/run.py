@@ -232,8 +232,9 @@ def apply(
             ident="run",
         )
         # The environment ansible-runner records in artifacts/<ident>/command is a copy of
-        # ours: drop the variables that hold initial passwords before it is written.
-        for env_name in plan.secret_env.values():
+        # ours: drop every variable the profile names for a secret (needed by this run or
+        # not) before it is written; the run gets the ones it needs through the vault file.
+        for env_name in plan.profile_secret_env | set(plan.secret_env.values()):
             runner.config.env.pop(env_name, None)
         runner.run()
 
