@@ -13,6 +13,7 @@ Ansible Vault without writing the value in clear anywhere.
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 import re
 import shutil
@@ -27,6 +28,7 @@ import yaml
 
 from esms_baseline import __version__
 from esms_baseline.catalogue import load_catalogue
+from esms_baseline.conformance.model import CheckPlan, CheckTarget
 from esms_baseline.errors import PlanError
 from esms_baseline.profile import SiteProfile
 
@@ -322,16 +324,13 @@ def build_plan(
         raise PlanError("the profile declares no host and no inventory: nothing to plan")
 
     selected = _select(names, groups, limit)
-    secret_vars = {
-        u.login: SECRET_VAR_PREFIX + "pw_" + _slug(u.login)
+    env_users = [
+        (u.login, u.initial_password.name)
         for u in profile.accounts.users
         if u.initial_password is not None and u.initial_password.kind == "env"
-    }
-    secret_env = {
-        secret_vars[u.login]: u.initial_password.name
-        for u in profile.accounts.users
-        if u.initial_password is not None and u.initial_password.kind == "env"
-    }
+    ]
+    secret_vars = {login: SECRET_VAR_PREFIX + "pw_" + _slug(login) for login, _ in env_users}
+    secret_env = {secret_vars[login]: env for login, env in env_users}
     # The backup repository password, from the environment, when a planned host backs up.
     backup_pw = profile.backup.password
     if backup_pw is not None and backup_pw.kind == "env" and any(
@@ -401,14 +400,11 @@ def build_check_plan(
     inventory: Path | None = None,
     limit: str | None = None,
     *,
-    today: Any = None,
-) -> Any:
+    today: _dt.date | None = None,
+) -> CheckPlan:
     """The conformance plan of ``profile``: each host with its expected variables and the
     testinfra connection derived from the Ansible inventory (one SSH connection per host)."""
-    import datetime as _dt
     from urllib.parse import quote
-
-    from esms_baseline.conformance.model import CheckPlan, CheckTarget
 
     plan = build_plan(profile, inventory=inventory, limit=limit)
     if plan.inventory_sources:
