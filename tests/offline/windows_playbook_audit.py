@@ -40,6 +40,7 @@ Checks, each an ansible-core or collection fact:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import re
 import sys
@@ -57,10 +58,15 @@ CONTROLLER_ACTIONS = frozenset({
     "ansible.builtin.set_stats", "ansible.builtin.wait_for_connection",
     "ansible.builtin.import_tasks", "ansible.builtin.include_tasks",
     "ansible.builtin.import_role", "ansible.builtin.include_role",
+    # validates role arguments on the controller (plugins/action/validate_argument_spec.py
+    # never calls _execute_module)
+    "ansible.builtin.validate_argument_spec",
 })
 #: Path-like module arguments: a POSIX path there is a defect on Windows.
 PATH_ARGS = ("path", "dest", "src", "creates", "removes", "chdir", "backup_file")
-POSIX_ARGS = ("owner", "group", "mode", "seuser", "serole", "setype", "selevel")
+POSIX_ARGS = ("owner", "mode", "seuser", "serole", "setype", "selevel")
+#: ``group`` is a POSIX owner only next to a path (win_firewall_rule has a ``group`` too).
+POSIX_GROUP_WITH = PATH_ARGS
 #: Filters that read the ELEMENTS of the value they are applied to.
 ELEMENT_FILTERS = frozenset({
     "map", "selectattr", "rejectattr", "items2dict", "sort", "groupby", "first", "last",
@@ -94,15 +100,39 @@ def _strings(value: Any) -> list[str]:
     return []
 
 
-def _may_run(templar: Any, task: Any) -> tuple[bool, list[str]]:
-    """False only if one condition is definitely false for the host; undefined variables
-    (registered results, values only known at run time) count as 'may run'."""
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _run_time_names(text: str, variables: dict[str, Any], registered: set[str],
+                    depth: int = 0) -> bool:
+    """Does ``text`` depend on a registered result (known only at run time), directly or
+    through the variables it names (``esms_firewall_windows_changed`` -> ``... is changed``)?"""
+    for name in set(_NAME.findall(text)):
+        if name in registered:
+            return True
+        value = variables.get(name)
+        if depth < 4 and isinstance(value, str) and _run_time_names(
+                value, variables, registered, depth + 1):
+            return True
+    return False
+
+
+def _may_run(templar: Any, task: Any, variables: dict[str, Any],
+             registered: set[str]) -> tuple[bool, list[str]]:
+    """False only if one condition is definitely false for the host. A condition that depends
+    on a registered result, or that cannot be evaluated before the run (undefined values),
+    counts as 'may run': only facts and inventory/plan variables exclude a task."""
     unknown: list[str] = []
     for cond in task.when or []:
+        if isinstance(cond, str) and _run_time_names(cond, variables, registered):
+            unknown.append(f"{cond}: depends on a registered result")
+            continue
+        from ansible.errors import AnsibleError
+
         try:
             if not templar.evaluate_conditional(cond):
                 return False, []
-        except Exception as exc:  # undefined at audit time: conservative
+        except AnsibleError as exc:  # undefined at audit time: conservative
             unknown.append(f"{cond}: {type(exc).__name__}")
     return True, unknown
 
@@ -158,19 +188,24 @@ def _chain(node: Any) -> tuple[str, list[str]] | None:
     return None
 
 
-def _reads(source: str, registered: set[str], bare: bool) -> list[tuple[str, str, int]]:
-    """(registered name, expression, depth needed) for each read of a registered result."""
-    from jinja2 import Environment, nodes
+def _reads(source: str, registered: set[str], bare: bool,
+           whole_is_structured: bool = True) -> list[tuple[str, str, int]]:
+    """(registered name, expression, depth needed) for each read of a registered result.
+
+    ``whole_is_structured``: the template's value, when it is exactly one expression, is used
+    as a structure (a list/dict/raw module option, a variable, a loop), so its elements are
+    read too."""
+    from jinja2 import Environment, TemplateSyntaxError, nodes
 
     env = Environment()
     text = "{{ " + source + " }}" if bare else source
     try:
         tree = env.parse(text)
-    except Exception:
+    except TemplateSyntaxError:
         return []
-    whole = (len(tree.body) == 1 and isinstance(tree.body[0], nodes.Output)
+    whole = (whole_is_structured and len(tree.body) == 1 and isinstance(tree.body[0], nodes.Output)
              and len(tree.body[0].nodes) == 1 and not bare
-             and re.fullmatch(r"\s*\{\{.*\}\}\s*", source, re.S) is not None)
+             and re.fullmatch(r"\s*\{\{.*\}\}\s*", source, re.DOTALL) is not None)
     out: list[tuple[str, str, int]] = []
 
     def visit(node: Any, parent: Any, top: bool) -> None:
@@ -193,24 +228,39 @@ def _reads(source: str, registered: set[str], bare: bool) -> list[tuple[str, str
     return out
 
 
-def _task_sources(task: Any) -> list[tuple[str, bool]]:
-    """(text, bare expression?) of every templatable field of a task."""
-    out: list[tuple[str, bool]] = []
+def _task_sources(task: Any, option_types: dict[str, str]) -> list[tuple[str, bool, bool]]:
+    """(text, bare expression?, whole value structured?) of every templatable field of a
+    task; ``option_types``: the module's documented option types (str options hold scalars)."""
+    out: list[tuple[str, bool, bool]] = []
     for cond in task.when or []:
         if isinstance(cond, str):
-            out.append((cond, True))
+            out.append((cond, True, False))
     for attr in ("changed_when", "failed_when", "until"):
         for cond in getattr(task, attr, None) or []:
             if isinstance(cond, str):
-                out.append((cond, True))
+                out.append((cond, True, False))
     args = dict(task.args or {})
     if task.resolved_action == "ansible.builtin.assert":
         that = args.pop("that", [])
-        out += [(c, True) for c in _strings(that)]
-    out += [(s, False) for s in _strings(args)]
-    out += [(s, False) for s in _strings(task.vars or {})]
-    out += [(s, False) for s in _strings(task.loop)]
-    return [(s, b) for s, b in out if b or "{{" in s]
+        out += [(c, True, False) for c in _strings(that)]
+    for key, value in args.items():
+        scalar = isinstance(value, str) and option_types.get(key, "raw") in (
+            "str", "int", "bool", "path", "float")
+        out += [(s, False, not scalar) for s in _strings(value)]
+    out += [(s, False, True) for s in _strings(task.vars or {})]
+    out += [(s, False, True) for s in _strings(task.loop)]
+    return [(s, b, w) for s, b, w in out if b or "{{" in s]
+
+
+def _option_types(module_path: str | None) -> dict[str, str]:
+    if not module_path:
+        return {}
+    from ansible.parsing.plugin_docs import read_docstring
+
+    data = read_docstring(str(Path(module_path).with_suffix(".py")), verbose=False,
+                          ignore_errors=True)
+    opts = (data.get("doc") or {}).get("options") or {}
+    return {k: str(v.get("type", "str")) for k, v in opts.items() if isinstance(v, dict)}
 
 
 # ----------------------------------------------------------------------------- audit
@@ -219,6 +269,7 @@ def _task_sources(task: Any) -> list[tuple[str, bool]]:
 def audit(playbook: Path, inventories: list[Path], host: str,
           facts: dict[str, Any]) -> Report:
     from ansible import context
+    from ansible.errors import AnsibleError
     from ansible.inventory.manager import InventoryManager
     from ansible.module_utils.common.collections import ImmutableDict
     from ansible.parsing.dataloader import DataLoader
@@ -253,6 +304,7 @@ def audit(playbook: Path, inventories: list[Path], host: str,
                 tasks.append(t)
         return tasks
 
+    listed: list[tuple[Any, Any]] = []  # (play, task), as --list-tasks lists them
     for play in pb.get_plays():
         hosts = inventory.get_hosts(play.hosts)
         if the_host not in hosts:
@@ -263,76 +315,79 @@ def audit(playbook: Path, inventories: list[Path], host: str,
             for task in walk(block):
                 if task.action in ("meta", "ansible.builtin.meta") and task.implicit:
                     continue
-                variables = vm.get_vars(play=play, host=the_host, task=task)
-                templar = Templar(loader=loader, variables=variables)
-                may, unknown = _may_run(templar, task)
-                name = f"{play.get_name()} / {task.get_name()}"
-                if not may:
-                    continue
-                if isinstance(task, TaskInclude) and task.action not in (
-                        "ansible.builtin.import_tasks", "import_tasks"):
+                listed.append((play, task))
+    registered = {str(t.register) for _, t in listed if t.register}
+    for play, task in listed:
+        variables = vm.get_vars(play=play, host=the_host, task=task)
+        templar = Templar(loader=loader, variables=variables)
+        may, unknown = _may_run(templar, task, variables, registered)
+        name = f"{play.get_name()} / {task.get_name()}"
+        if not may:
+            continue
+        if isinstance(task, TaskInclude) and task.action not in (
+                "ansible.builtin.import_tasks", "import_tasks"):
+            report.findings.append(Finding(
+                "dynamic", name, f"{task.action}: dynamic include, not audited statically"))
+        run_tasks.append((task, name))
+        action = task.resolved_action or task.action
+        entry: dict[str, Any] = {"task": name, "action": action,
+                                 "conditions_unknown": unknown}
+        # 1. module or controller action
+        if action in CONTROLLER_ACTIONS:
+            entry["runs"] = "controller"
+        else:
+            found = module_loader.find_plugin_with_context(
+                action, ".ps1", collection_list=task.collections)
+            if found.resolved:
+                entry["runs"] = "powershell module " + str(found.plugin_resolved_name)
+            else:
+                has_action = action_loader.find_plugin_with_context(
+                    action, collection_list=task.collections).resolved
+                py = module_loader.find_plugin_with_context(
+                    action, "", collection_list=task.collections)
+                entry["runs"] = "NOT A POWERSHELL MODULE"
+                report.findings.append(Finding(
+                    "module", name,
+                    f"{action} has no PowerShell implementation (module_loader "
+                    f"'.ps1': not found; python module: "
+                    f"{py.plugin_resolved_path if py.resolved else 'none'}; "
+                    f"action plugin: {has_action})"))
+        # 2. become
+        try:
+            become, method, user = _effective_become(task, variables, templar)
+        except AnsibleError as exc:
+            report.findings.append(Finding("become", name, f"cannot resolve: {exc}"))
+        else:
+            entry["become"] = f"{method} as {user}" if become else "no"
+            if become and entry.get("runs") != "controller":
+                short = method.rsplit(".", 1)[-1]
+                if short != "runas":
                     report.findings.append(Finding(
-                        "dynamic", name, f"{task.action}: dynamic include, not audited statically"))
-                run_tasks.append((task, name))
-                action = task.resolved_action or task.action
-                entry: dict[str, Any] = {"task": name, "action": action,
-                                         "conditions_unknown": unknown}
-                # 1. module or controller action
-                if action in CONTROLLER_ACTIONS:
-                    entry["runs"] = "controller"
-                else:
-                    found = module_loader.find_plugin_with_context(
-                        action, ".ps1", collection_list=task.collections)
-                    if found.resolved:
-                        entry["runs"] = "powershell module " + str(found.plugin_resolved_name)
-                    else:
-                        has_action = action_loader.find_plugin_with_context(
-                            action, collection_list=task.collections).resolved
-                        py = module_loader.find_plugin_with_context(
-                            action, "", collection_list=task.collections)
-                        entry["runs"] = "NOT A POWERSHELL MODULE"
-                        report.findings.append(Finding(
-                            "module", name,
-                            f"{action} has no PowerShell implementation (module_loader "
-                            f"'.ps1': not found; python module: "
-                            f"{py.plugin_resolved_path if py.resolved else 'none'}; "
-                            f"action plugin: {has_action})"))
-                # 2. become
-                try:
-                    become, method, user = _effective_become(task, variables, templar)
-                except Exception as exc:
-                    report.findings.append(Finding("become", name, f"cannot resolve: {exc}"))
-                else:
-                    entry["become"] = f"{method} as {user}" if become else "no"
-                    if become and entry.get("runs") != "controller":
-                        short = method.rsplit(".", 1)[-1]
-                        if short != "runas":
-                            report.findings.append(Finding(
-                                "become", name,
-                                f"become_method '{method}' reaches a Windows host: the PowerShell "
-                                "exec wrapper only accepts runas (ansible-core "
-                                "executor/powershell/module_manifest.py)"))
-                        elif user in ("", "root"):
-                            report.findings.append(Finding(
-                                "become", name, f"runas with become_user '{user}': no such "
-                                "Windows account (use SYSTEM)"))
-                # 3. POSIX owner/mode/paths
-                args = dict(task.args or {})
-                for key in POSIX_ARGS:
-                    if key in args and entry.get("runs") != "controller":
-                        report.findings.append(Finding(
-                            "posix", name, f"{action}: POSIX argument {key}={args[key]!r}"))
-                for key in PATH_ARGS:
-                    value = args.get(key)
-                    if isinstance(value, str):
-                        try:
-                            value = str(templar.template(value))
-                        except Exception:
-                            pass
-                        if value.startswith(("/", "~")):
-                            report.findings.append(Finding(
-                                "posix", name, f"{action}: POSIX path {key}={value!r}"))
-                report.tasks.append(entry)
+                        "become", name,
+                        f"become_method '{method}' reaches a Windows host: the PowerShell "
+                        "exec wrapper only accepts runas (ansible-core "
+                        "executor/powershell/module_manifest.py)"))
+                elif user in ("", "root"):
+                    report.findings.append(Finding(
+                        "become", name, f"runas with become_user '{user}': no such "
+                        "Windows account (use SYSTEM)"))
+        # 3. POSIX owner/mode/paths
+        args = dict(task.args or {})
+        posix = POSIX_ARGS + (("group",) if any(k in args for k in POSIX_GROUP_WITH)
+                              else ())
+        for key in posix:
+            if key in args and entry.get("runs") != "controller":
+                report.findings.append(Finding(
+                    "posix", name, f"{action}: POSIX argument {key}={args[key]!r}"))
+        for key in PATH_ARGS:
+            value = args.get(key)
+            if isinstance(value, str):
+                with contextlib.suppress(AnsibleError):  # left as written when undefined
+                    value = str(templar.template(value))
+                if value.startswith(("/", "~")):
+                    report.findings.append(Finding(
+                        "posix", name, f"{action}: POSIX path {key}={value!r}"))
+        report.tasks.append(entry)
 
     # 4. win_powershell depth, over every task that can run on the host
     depth_of: dict[str, tuple[int, str]] = {}
@@ -347,8 +402,12 @@ def audit(playbook: Path, inventories: list[Path], host: str,
                 depth = int(default)
             depth_of[str(task.register)] = (depth, name)
     for task, name in run_tasks:
-        for text, bare in _task_sources(task):
-            for reg, expr, needed in _reads(text, set(depth_of), bare):
+        action = task.resolved_action or task.action
+        found = module_loader.find_plugin_with_context(action, ".ps1",
+                                                       collection_list=task.collections)
+        types = _option_types(str(found.plugin_resolved_path) if found.resolved else None)
+        for text, bare, structured in _task_sources(task, types):
+            for reg, expr, needed in _reads(text, set(depth_of), bare, structured):
                 depth, producer = depth_of[reg]
                 if needed > depth:
                     report.findings.append(Finding(

@@ -1,0 +1,129 @@
+"""The REAL playbooks/site.yml, as Ansible would run it on Windows hosts of the example mixed
+site, checked offline through Ansible's own machinery (tests/offline/windows_playbook_audit.py:
+InventoryManager, VariableManager, Playbook.load + Play.compile with --list-tasks semantics,
+Templar.evaluate_conditional, the become decision of TaskExecutor, module_loader/action_loader).
+
+Inventory: inventories/examples/mixed-site.yml (the MSP's connection variables) + the site
+inventory the plan writes for examples/site-mixed.yml (the role variables), in the order
+esms_baseline.run passes them. Facts: what the preflight play's gather gives a Windows host
+(os_family Windows).
+
+Before the fixes of issue 12 this failed with 34 become findings (sudo on every task of plays
+2 and 3), 2 module + 8 POSIX findings (Record play: ansible.builtin.file/copy on /etc with
+owner root) and 5 depth findings (Administrators members, firewall profiles).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from esms_baseline.plan import build_plan
+from esms_baseline.profile import load_profile
+from esms_baseline.resources import roles_dir
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE_INVENTORY = ROOT / "inventories" / "examples" / "mixed-site.yml"
+PROFILE = ROOT / "examples" / "site-mixed.yml"
+WINDOWS_HOSTS = ("pc-soins-rdc", "srv-fichiers")
+CHECKS = ("module", "become", "posix", "depth", "dynamic")
+
+
+def run_audit(playbook: Path, inventories: list[Path], host: str) -> dict[str, Any]:
+    env = dict(os.environ, ANSIBLE_ROLES_PATH=str(roles_dir()), ANSIBLE_NOCOLOR="True")
+    cmd = [sys.executable, "-m", "tests.offline.windows_playbook_audit", "--playbook",
+           str(playbook), "--host", host]
+    for inv in inventories:
+        cmd += ["-i", str(inv)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env, check=False,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result: dict[str, Any] = json.loads(proc.stdout)
+    return result
+
+
+@cache
+def site_inventory(tmp: str) -> Path:
+    return build_plan(load_profile(PROFILE)).write_inventory(Path(tmp))
+
+
+@pytest.fixture(scope="module", params=WINDOWS_HOSTS)
+def audit(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    inv = site_inventory(str(tmp_path_factory.mktemp("site-inventory")))
+    return run_audit(ROOT / "playbooks" / "site.yml", [EXAMPLE_INVENTORY, inv], request.param)
+
+
+@pytest.mark.parametrize("check", CHECKS)
+def test_site_playbook_sends_nothing_a_windows_host_cannot_run(audit: dict[str, Any],
+                                                               check: str) -> None:
+    found = [f"{f['task']}: {f['detail']}" for f in audit["findings"] if f["check"] == check]
+    assert found == [], f"{audit['host']}: {len(found)} {check} finding(s):\n" + "\n".join(found)
+
+
+def test_audit_sees_every_windows_part_of_the_playbook(audit: dict[str, Any]) -> None:
+    names = [t["task"] for t in audit["tasks"]]
+    # every role's Windows tasks, the preflight and the Record play's Windows tasks
+    for marker in ("Preflight | Read the account this run connects with (Windows)",
+                   "ESMS-ACC-04 |", "ESMS-PWD-02 |", "ESMS-LOCK-04 |", "ESMS-UPD-03 |",
+                   "ESMS-AV-02 |", "ESMS-BAN-01 |", "ESMS-FW-01 | Cancel the rollback",
+                   "Record | Write C:\\ProgramData\\esms-baseline\\applied.json"):
+        assert any(marker in n for n in names), marker
+    # nothing of the Debian side is considered runnable on a Windows host
+    assert not any("/etc/" in n or "(Debian)" in n for n in names), names
+    # become is on for the baseline and record plays, as runas to SYSTEM
+    becomes = {t["become"] for t in audit["tasks"] if t["runs"] != "controller"}
+    assert becomes <= {"no", "runas as SYSTEM", "ansible.builtin.runas as SYSTEM"}, becomes
+    assert becomes & {"runas as SYSTEM", "ansible.builtin.runas as SYSTEM"}
+
+
+BAD_PLAYBOOK = """
+- name: Bad | every class of defect the audit must catch
+  hosts: all
+  gather_facts: false
+  become: true
+  tasks:
+    - name: Bad | Python module, POSIX path and owner
+      ansible.builtin.file:
+        path: /etc/esms-baseline
+        state: directory
+        owner: root
+        group: root
+        mode: "0755"
+    - name: Bad | Read a nested structure with the default depth
+      ansible.windows.win_powershell:
+        script: "@{ members = @(@{ sid = 'S-1-5-32-544' }) }"
+      register: bad_read
+    - name: Bad | Use the nested structure
+      ansible.windows.win_group_membership:
+        name: Administrators
+        members: "{{ bad_read.output[0].members | map(attribute='sid') | list }}"
+        state: present
+    - name: Bad | Skipped on Windows, never reported
+      ansible.builtin.file:
+        path: /tmp/x
+        state: touch
+      when: ansible_facts['os_family'] == 'Debian'
+"""
+
+
+def test_audit_catches_each_class_of_defect(tmp_path: Path) -> None:
+    """The harness can fail: sudo become, a Python module, POSIX path/owner, too little depth."""
+    playbook = tmp_path / "bad.yml"
+    playbook.write_text(BAD_PLAYBOOK, encoding="utf-8")
+    result = run_audit(playbook, [EXAMPLE_INVENTORY], "pc-soins-rdc")
+    by_check: dict[str, list[str]] = {}
+    for f in result["findings"]:
+        by_check.setdefault(f["check"], []).append(f["detail"])
+    assert any("ansible.builtin.file" in d for d in by_check["module"])
+    assert any("'sudo'" in d for d in by_check["become"])
+    assert {"owner", "group", "mode", "path"} <= {
+        d.split("POSIX ")[1].split(" ")[1].split("=")[0] for d in by_check["posix"]}
+    assert any("bad_read.output[0].members" in d and "depth >= 3" in d for d in by_check["depth"])
+    assert not any("/tmp/x" in d for ds in by_check.values() for d in ds)
