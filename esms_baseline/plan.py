@@ -371,7 +371,12 @@ def _platform_vars(platform: str, variables: dict[str, Any]) -> dict[str, Any]:
     from esms_baseline.windows.desired import DesiredStateError, render_desired_state
 
     try:
-        return {**variables, "esms_windows_desired": render_desired_state(variables)}
+        return {**variables, "esms_windows_desired": render_desired_state(variables),
+                # runas to SYSTEM: the only become ansible-core's PowerShell exec wrapper
+                # accepts (executor/powershell/module_manifest.py); written in the site
+                # inventory, it wins over an inventory-wide ansible_become_method: sudo.
+                "ansible_become_method": "ansible.builtin.runas",
+                "ansible_become_user": "SYSTEM"}
     except DesiredStateError as exc:
         raise PlanError(str(exc)) from exc
 

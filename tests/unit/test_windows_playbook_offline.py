@@ -127,3 +127,25 @@ def test_audit_catches_each_class_of_defect(tmp_path: Path) -> None:
         d.split("POSIX ")[1].split(" ")[1].split("=")[0] for d in by_check["posix"]}
     assert any("bad_read.output[0].members" in d and "depth >= 3" in d for d in by_check["depth"])
     assert not any("/tmp/x" in d for ds in by_check.values() for d in ds)
+
+
+def test_mixed_example_plans_every_host_with_windows_become_and_desired_state() -> None:
+    """examples/site-mixed.yml: the plan accepts it; its Windows hosts become SYSTEM with runas
+    and carry their desired state; the Debian server keeps sudo (no become variable set)."""
+    plan = build_plan(load_profile(PROFILE))
+    platforms = {h.name: h.platform for h in plan.hosts}
+    assert platforms == {"srv-dui": "debian", "pc-soins-rdc": "windows",
+                         "pc-soins-etage1": "windows", "pc-secretariat": "windows",
+                         "srv-fichiers": "windows"}
+    for h in plan.hosts:
+        if h.platform == "windows":
+            assert h.vars["ansible_become_method"] == "ansible.builtin.runas"
+            assert h.vars["ansible_become_user"] == "SYSTEM"
+            assert h.vars["esms_windows_desired"]["registry"]
+        else:
+            assert "ansible_become_method" not in h.vars
+    inactivity = {h.name: next(r["data"] for r in h.vars["esms_windows_desired"]["registry"]
+                               if r["name"] == "InactivityTimeoutSecs")
+                  for h in plan.hosts if h.platform == "windows"}
+    assert inactivity == {"pc-soins-rdc": 300, "pc-soins-etage1": 300, "pc-secretariat": 600,
+                          "srv-fichiers": 900}
