@@ -24,8 +24,13 @@ from esms_baseline.errors import EsmsError
 # ------------------------------------------------------------------------ registry keys
 #: "Interactive logon: Machine inactivity limit" and the legal notice live here.
 KEY_SYSTEM_POLICIES = r"HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\System"
-#: Screen saver policy, machine-wide copy of the user policy (see docs/windows.md).
-KEY_DESKTOP_POLICIES = r"HKLM:\SOFTWARE\Policies\Microsoft\Windows\Control Panel\Desktop"
+#: Screen saver policy: a USER policy, relative to each user's hive (HKU\<SID>, HKU\.DEFAULT,
+#: the default profile's NTUSER.DAT). Microsoft Learn, Policy CSP - ADMX_ControlPanelDisplay
+#: (CPL_Personalization_EnableScreenSaver / ScreenSaverIsSecure / ScreenSaverTimeOut: scope
+#: User, key Software\Policies\Microsoft\Windows\Control Panel\Desktop, REG_SZ)
+#: https://learn.microsoft.com/en-us/windows/client-management/mdm/policy-csp-admx-controlpaneldisplay
+#: Windows does not read these values under HKLM: a machine-wide copy is no evidence.
+USER_KEY_DESKTOP_POLICIES = r"Software\Policies\Microsoft\Windows\Control Panel\Desktop"
 #: ScreenSaverGracePeriod: seconds between the screen saver starting and the lock.
 KEY_WINLOGON = r"HKLM:\SOFTWARE\Microsoft\Windows NT\CurrentVersion\Winlogon"
 #: RelaxMinimumPasswordLengthLimits (Windows 10 2004+, Server 2022).
@@ -35,7 +40,9 @@ KEY_LSA = r"HKLM:\SYSTEM\CurrentControlSet\Control\Lsa"
 KEY_WU = r"HKLM:\SOFTWARE\Policies\Microsoft\Windows\WindowsUpdate"
 KEY_AU = KEY_WU + r"\AU"
 
-#: Largest InactivityTimeoutSecs Windows accepts (the policy's documented maximum).
+#: Largest InactivityTimeoutSecs Windows accepts ("Interactive logon: Machine inactivity limit",
+#: a computer policy under KEY_SYSTEM_POLICIES, 0..599940 s:
+#: https://learn.microsoft.com/en-us/previous-versions/windows/it-pro/windows-10/security/threat-protection/security-policy-settings/interactive-logon-machine-inactivity-limit).
 INACTIVITY_MAX_SECONDS = 599940
 #: Minimum password lengths above this need RelaxMinimumPasswordLengthLimits.
 LEGACY_MAX_PASSWORD_LENGTH = 14
@@ -48,6 +55,11 @@ RELAXED_LENGTH_MIN_BUILD = 19041
 NEVER_EXPIRES = -1
 #: Default of the Windows-only history size (not in the profile).
 DEFAULT_HISTORY_SIZE = 5
+#: AlwaysAutoRebootAtScheduledTimeMinutes: the restart timer (15..180 minutes) that
+#: AlwaysAutoRebootAtScheduledTime needs ("Manage device restarts after updates",
+#: https://learn.microsoft.com/en-us/windows/deployment/update/waas-restart). 15 = restart as
+#: early as Windows allows after the installation, inside the maintenance window.
+AUTO_REBOOT_TIMER_MINUTES = 15
 #: Windows Update ScheduledInstallDay: 0 = every day, 1 = Sunday ... 7 = Saturday.
 WU_DAYS = {"sun": 1, "mon": 2, "tue": 3, "wed": 4, "thu": 5, "fri": 6, "sat": 7}
 _WEEK = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -76,6 +88,22 @@ class RegistryValue:
 
     def to_dict(self) -> dict[str, Any]:
         return {"control": self.control, "path": self.path, "name": self.name,
+                "type": self.type, "data": self.data}
+
+
+@dataclass(frozen=True)
+class UserRegistryValue:
+    r"""A user-scope policy value, written in every user's hive (``subkey`` is relative to
+    the hive root: HKU\<SID>, HKU\.DEFAULT, the default profile)."""
+
+    control: str
+    subkey: str
+    name: str
+    type: RegType
+    data: int | str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"control": self.control, "subkey": self.subkey, "name": self.name,
                 "type": self.type, "data": self.data}
 
 
@@ -127,9 +155,14 @@ class WindowsDesiredState:
     administrators: tuple[str, ...] = ()
     antivirus_realtime: bool = True
     antivirus_max_signature_age_days: int = 2
+    #: user-scope policy values (every user's hive): the secure screen saver (ESMS-LOCK-04)
+    user_registry: tuple[UserRegistryValue, ...] = ()
 
     def registry_for(self, control: str) -> list[RegistryValue]:
         return [r for r in self.registry if r.control == control]
+
+    def user_registry_for(self, control: str) -> list[UserRegistryValue]:
+        return [r for r in self.user_registry if r.control == control]
 
     def secpol_for(self, control: str) -> list[SecpolValue]:
         return [s for s in self.secpol if s.control == control]
@@ -165,8 +198,9 @@ def _int(v: Mapping[str, Any], name: str, default: Any = _MISSING) -> int:
 # ------------------------------------------------------------------------ per area
 
 
-def session_lock(v: Mapping[str, Any]) -> list[RegistryValue]:
-    """ESMS-LOCK-04: machine inactivity limit, secure screen saver, grace period."""
+def session_lock(v: Mapping[str, Any]) -> tuple[list[RegistryValue], list[UserRegistryValue]]:
+    """ESMS-LOCK-04: machine inactivity limit and grace period (machine), secure screen saver
+    (user policy, written in every user's hive)."""
     minutes = _int(v, "esms_session_lock_idle_minutes")
     seconds = minutes * 60
     if not 0 < seconds <= INACTIVITY_MAX_SECONDS:
@@ -179,13 +213,17 @@ def session_lock(v: Mapping[str, Any]) -> list[RegistryValue]:
     if grace < 0:
         raise DesiredStateError(f"ESMS-LOCK-04: lock delay {grace} s is negative")
     c = "ESMS-LOCK-04"
-    return [
+    machine = [
         RegistryValue(c, KEY_SYSTEM_POLICIES, "InactivityTimeoutSecs", "dword", seconds),
-        RegistryValue(c, KEY_DESKTOP_POLICIES, "ScreenSaveActive", "string", "1"),
-        RegistryValue(c, KEY_DESKTOP_POLICIES, "ScreenSaverIsSecure", "string", "1"),
-        RegistryValue(c, KEY_DESKTOP_POLICIES, "ScreenSaveTimeOut", "string", str(seconds)),
         RegistryValue(c, KEY_WINLOGON, "ScreenSaverGracePeriod", "string", str(grace)),
     ]
+    user = [
+        UserRegistryValue(c, USER_KEY_DESKTOP_POLICIES, "ScreenSaveActive", "string", "1"),
+        UserRegistryValue(c, USER_KEY_DESKTOP_POLICIES, "ScreenSaverIsSecure", "string", "1"),
+        UserRegistryValue(c, USER_KEY_DESKTOP_POLICIES, "ScreenSaveTimeOut", "string",
+                          str(seconds)),
+    ]
+    return machine, user
 
 
 def passwords(v: Mapping[str, Any]) -> tuple[list[SecpolValue], list[RegistryValue],
@@ -324,6 +362,10 @@ def updates(v: Mapping[str, Any]) -> tuple[list[RegistryValue], list[tuple[str, 
         RegistryValue("ESMS-UPD-03", KEY_AU, "AlwaysAutoRebootAtScheduledTime", "dword",
                       1 if in_window else 0),
     ]
+    if in_window:
+        # without the timer, "Always automatically restart at the scheduled time" is incomplete
+        reg.append(RegistryValue("ESMS-UPD-03", KEY_AU, "AlwaysAutoRebootAtScheduledTimeMinutes",
+                                 "dword", AUTO_REBOOT_TIMER_MINUTES))
     if not in_window:
         lim.append(("ESMS-UPD-03", ("Windows never restarts automatically while a user is logged "
                                    "on; with nobody logged on it may restart after installing")))
@@ -395,7 +437,8 @@ def desired_state(host_vars: Mapping[str, Any]) -> WindowsDesiredState:
     """The Windows state the roles must produce for a host with these role variables."""
     reg: list[RegistryValue] = []
     lim: list[tuple[str, str]] = []
-    reg += session_lock(host_vars)
+    lock_machine, lock_user = session_lock(host_vars)
+    reg += lock_machine
     sec, pw_reg, pw_lim, min_build = passwords(host_vars)
     reg += pw_reg
     lim += pw_lim
@@ -421,6 +464,7 @@ def desired_state(host_vars: Mapping[str, Any]) -> WindowsDesiredState:
         admin_max_age_days=_int(host_vars, "esms_passwords_admin_max_age_days", 0),
         administrators=administrators(host_vars),
         antivirus_max_signature_age_days=age,
+        user_registry=tuple(lock_user),
     )
 
 
@@ -428,6 +472,7 @@ def to_ansible(state: WindowsDesiredState) -> dict[str, Any]:
     """The ``esms_windows_desired`` variable: plain lists and dicts the tasks loop over."""
     return {
         "registry": [r.to_dict() for r in state.registry],
+        "user_registry": [r.to_dict() for r in state.user_registry],
         "secpol": [s.to_dict() for s in state.secpol],
         "firewall_profiles": list(state.firewall_profiles),
         "firewall_inbound_action": "block",

@@ -1,8 +1,12 @@
 """Parsers of what a Windows host reports, in the formats Windows really produces.
 
 - ``secedit /export /cfg FILE``: an INF file in UTF-16 LE with a BOM (``parse_secedit_inf``);
-- ``net accounts``: a localised text table, English and French handled by label, any other
-  language by position (``parse_net_accounts``);
+- the local account policy as ADSI reports it (``[ADSI]"WinNT://<computer>"``: numbers,
+  independent of the display language) (``parse_adsi_policy``); the collector no longer runs
+  ``net accounts`` (localised labels and line order), whose parser ``parse_net_accounts`` is
+  kept for text an MSP pastes;
+- console output in the OEM code page of the host's language (437 English, 850 French...)
+  (``decode_console``);
 - ``Get-NetFirewallProfile | ConvertTo-Json``, ``Get-MpComputerStatus | ConvertTo-Json``:
   enums as numbers (Windows PowerShell 5.1) or names, dates as ``/Date(ms)/`` or ISO 8601
   (``parse_firewall_profiles``, ``parse_mp_status``, ``parse_ps_datetime``);
@@ -53,6 +57,26 @@ def decode_text(data: bytes | str) -> str:
         return data.decode("cp1252", errors="replace")
 
 
+def decode_console(data: bytes | str, codepage: int | None = None) -> str:
+    """Text a Windows console program printed, as WinRM returns its bytes: UTF-16/UTF-8 when
+    marked or valid, else the console's OEM code page (``[Console]::OutputEncoding``, 850 on
+    a French Windows, 437 on an English one; cp850 when unknown: the Western European one,
+    which decodes every byte)."""
+    if isinstance(data, str):
+        return data.lstrip("\ufeff")
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF8)) or (
+            len(data) >= 4 and data[1] == 0 and data[3] == 0):
+        return decode_text(data)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode(f"cp{codepage}" if codepage else "cp850")
+    except (LookupError, UnicodeDecodeError):
+        return data.decode("cp850", errors="replace")
+
+
 # ------------------------------------------------------------------------ secedit
 
 
@@ -89,6 +113,73 @@ def system_access(data: bytes | str) -> dict[str, int | str]:
     for k, v in section.items():
         out[k] = int(v) if re.fullmatch(r"-?\d+", v) else v.strip('"')
     return out
+
+
+#: secedit writes "account locked until an administrator unlocks it" (LockoutDuration 0 in the
+#: policy UI and in Microsoft Learn "Account lockout duration") as -1 in its export.
+SECEDIT_UNTIL_ADMIN_UNLOCKS = -1
+
+
+def lockout_duration_minutes(value: int | None) -> int | None:
+    """A secedit ``LockoutDuration`` as the policy means it: 0 = until an administrator
+    unlocks (exported as -1), else minutes."""
+    if value is None:
+        return None
+    return 0 if value == SECEDIT_UNTIL_ADMIN_UNLOCKS else value
+
+
+# ------------------------------------------------------------------------ ADSI
+
+
+#: "Forever" in the account policy (TIMEQ_FOREVER, 0xFFFFFFFF), as ADSI may return it.
+_FOREVER = (2**32 - 1, -1)
+
+
+@dataclass(frozen=True)
+class AdsiPolicy:
+    """Local account policy from the WinNT provider's domain object (IADsDomain properties,
+    https://learn.microsoft.com/en-us/windows/win32/api/iads/nn-iads-iadsdomain and the
+    WinNT schema's Domain class): seconds and counts, whatever the display language."""
+
+    min_length: int | None
+    history: int | None
+    max_age_days: int | None  # None = never expires
+    min_age_days: int | None
+    lockout_threshold: int | None
+    lockout_duration_minutes: int | None  # 0 = until an administrator unlocks
+    lockout_window_minutes: int | None
+
+
+def _num(d: Mapping[str, Any], key: str) -> int | None:
+    v = d.get(key)
+    if isinstance(v, bool) or v is None:
+        return None
+    try:
+        return int(v)
+    except (TypeError, ValueError):
+        raise ParseError(f"ADSI {key} = {v!r} is not a number") from None
+
+
+def parse_adsi_policy(d: Mapping[str, Any]) -> AdsiPolicy:
+    """The collector's ``adsi_policy`` section: MinPasswordLength, PasswordHistoryLength,
+    MaxPasswordAge / MinPasswordAge (seconds), MaxBadPasswordsAllowed, AutoUnlockInterval /
+    LockoutObservationInterval (seconds)."""
+    if not isinstance(d, Mapping) or "MinPasswordLength" not in d:
+        raise ParseError("not the ADSI account policy")
+    max_age = _num(d, "MaxPasswordAge")
+    unlock = _num(d, "AutoUnlockInterval")
+    window = _num(d, "LockoutObservationInterval")
+    min_age = _num(d, "MinPasswordAge")
+    return AdsiPolicy(
+        min_length=_num(d, "MinPasswordLength"),
+        history=_num(d, "PasswordHistoryLength"),
+        max_age_days=None if max_age is None or max_age in _FOREVER else max_age // 86400,
+        min_age_days=None if min_age is None else min_age // 86400,
+        lockout_threshold=_num(d, "MaxBadPasswordsAllowed"),
+        lockout_duration_minutes=(None if unlock is None else 0 if unlock in _FOREVER
+                                  else unlock // 60),
+        lockout_window_minutes=None if window is None else window // 60,
+    )
 
 
 # ------------------------------------------------------------------------ net accounts

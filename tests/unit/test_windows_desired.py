@@ -17,7 +17,7 @@ from esms_baseline.windows import DesiredStateError, desired_state, render_desir
 from esms_baseline.windows.desired import (
     INACTIVITY_MAX_SECONDS,
     KEY_AU,
-    KEY_DESKTOP_POLICIES,
+    USER_KEY_DESKTOP_POLICIES,
     KEY_SAM,
     KEY_SYSTEM_POLICIES,
     KEY_WINLOGON,
@@ -50,10 +50,14 @@ def test_session_lock_per_group_minutes_and_documented_names() -> None:
     assert reg(bureau)[(KEY_SYSTEM_POLICIES, "InactivityTimeoutSecs")] == ("dword", 900)
     r = reg(soins)
     assert KEY_SYSTEM_POLICIES == r"HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\System"
-    assert KEY_DESKTOP_POLICIES == r"HKLM:\SOFTWARE\Policies\Microsoft\Windows\Control Panel\Desktop"
-    assert r[(KEY_DESKTOP_POLICIES, "ScreenSaveActive")] == ("string", "1")
-    assert r[(KEY_DESKTOP_POLICIES, "ScreenSaverIsSecure")] == ("string", "1")
-    assert r[(KEY_DESKTOP_POLICIES, "ScreenSaveTimeOut")] == ("string", "300")
+    # the secure screen saver is a USER policy (ADMX_ControlPanelDisplay, scope User): it is
+    # written in every user's hive, never under HKLM where Windows does not read it
+    assert not [k for k in r if "Control Panel" in k[0]]
+    assert USER_KEY_DESKTOP_POLICIES == r"Software\Policies\Microsoft\Windows\Control Panel\Desktop"
+    u = {(x.subkey, x.name): (x.type, x.data) for x in soins.user_registry}
+    assert u == {(USER_KEY_DESKTOP_POLICIES, "ScreenSaveActive"): ("string", "1"),
+                 (USER_KEY_DESKTOP_POLICIES, "ScreenSaverIsSecure"): ("string", "1"),
+                 (USER_KEY_DESKTOP_POLICIES, "ScreenSaveTimeOut"): ("string", "300")}
     assert r[(KEY_WINLOGON, "ScreenSaverGracePeriod")] == ("string", "0")
 
 
@@ -118,6 +122,9 @@ def test_windows_update_schedule() -> None:
     assert r[(KEY_AU, "ScheduledInstallTime")] == ("dword", 3)
     assert r[(KEY_AU, "NoAutoRebootWithLoggedOnUsers")] == ("dword", 0)
     assert r[(KEY_AU, "AlwaysAutoRebootAtScheduledTime")] == ("dword", 1)
+    # the restart timer the policy needs (15..180 min, Microsoft Learn "Manage device
+    # restarts after updates"): 15, the earliest restart after the installation
+    assert r[(KEY_AU, "AlwaysAutoRebootAtScheduledTimeMinutes")] == ("dword", 15)
 
 
 @pytest.mark.parametrize(("days", "start", "day", "hour"), [
@@ -139,6 +146,7 @@ def test_window_without_a_full_hour_is_refused_and_never_reboot() -> None:
     r = reg(desired_state(windows_vars() | {"esms_updates_reboot": "never"}))
     assert r[(KEY_AU, "NoAutoRebootWithLoggedOnUsers")] == ("dword", 1)
     assert r[(KEY_AU, "AlwaysAutoRebootAtScheduledTime")] == ("dword", 0)
+    assert (KEY_AU, "AlwaysAutoRebootAtScheduledTimeMinutes") not in r
 
 
 def test_firewall_rules_management_first_and_services() -> None:
@@ -185,3 +193,8 @@ def test_collector_reads_every_desired_registry_value() -> None:
     v = windows_vars() | {"esms_passwords_min_length": 16}
     wanted = {(r.path, r.name) for r in desired_state(v).registry}
     assert wanted <= collected, wanted - collected
+    # user-scope values are read in the user hives, by name, never under HKLM
+    users = set(re.findall(r"\$UserPolicyValues = @\(([^)]*)\)", text)[0].replace("'", "")
+                .replace(" ", "").split(","))
+    assert {u.name for u in desired_state(v).user_registry} <= users
+    assert not [c for c in collected if "Control Panel" in c[0]]

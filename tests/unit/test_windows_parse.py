@@ -114,3 +114,52 @@ def test_rule_filters_as_windows_prints_them() -> None:
     assert parse.parse_ports("Any") is None and parse.parse_ports(["RPC"]) == frozenset()
     assert parse.parse_ports(["49152-49154"]) == frozenset({49152, 49153, 49154})
     assert parse.parse_protocol("TCP") == "tcp" and parse.parse_protocol(17) == "udp"
+
+
+# ---------------------------------------------------------------- console code pages, ADSI
+
+
+@pytest.mark.parametrize(("text", "codepage"), [
+    ("Accès refusé. Le paramètre est incorrect : « Durée du verrouillage »", 850),  # French OEM
+    ("Access is denied. Lockout duration (minutes): 30 ±", 437),  # English OEM
+])
+def test_console_output_in_the_oem_code_page(text: str, codepage: int) -> None:
+    raw = text.encode(f"cp{codepage}")
+    assert parse.decode_console(raw, codepage) == text
+    if codepage == 850:
+        # what the old Windows-1252 fallback made of it: accents garbled
+        assert parse.decode_text(raw) != text
+        assert parse.decode_console(raw) == text  # cp850 when the code page is unknown
+
+
+def test_console_output_utf16_and_utf8_are_recognised() -> None:
+    text = "Stratégie de sécurité"
+    assert parse.decode_console(b"\xff\xfe" + text.encode("utf-16-le"), 850) == text
+    assert parse.decode_console(text.encode("utf-8"), 437) == text
+    assert parse.decode_console(b"\x82\xff", 65001) == "é\u00a0"  # invalid UTF-8: cp850
+
+
+def test_secedit_french_export_with_lockout_until_admin_unlocks() -> None:
+    """UTF-16 LE with BOM, French names, LockoutDuration -1 (0 in the policy UI)."""
+    text = (DATA / "secedit-hardened-fr.inf").read_bytes().decode("utf-16")
+    raw = b"\xff\xfe" + text.replace("LockoutDuration = 15", "LockoutDuration = -1").encode("utf-16-le")
+    sa = parse.system_access(raw)
+    assert sa["NewGuestName"] == "Invité"
+    assert parse.lockout_duration_minutes(sa["LockoutDuration"] if isinstance(sa["LockoutDuration"], int) else None) == 0
+    assert parse.lockout_duration_minutes(30) == 30 and parse.lockout_duration_minutes(None) is None
+
+
+def test_adsi_policy_numbers() -> None:
+    p = parse.parse_adsi_policy({"MinPasswordLength": 12, "PasswordHistoryLength": 5,
+                                 "MaxPasswordAge": 4294967295, "MinPasswordAge": 86400,
+                                 "MaxBadPasswordsAllowed": 5, "AutoUnlockInterval": 1800,
+                                 "LockoutObservationInterval": 1800})
+    assert (p.min_length, p.history, p.max_age_days, p.min_age_days) == (12, 5, None, 1)
+    assert (p.lockout_threshold, p.lockout_duration_minutes, p.lockout_window_minutes) == (5, 30, 30)
+    q = parse.parse_adsi_policy({"MinPasswordLength": 0, "MaxPasswordAge": 42 * 86400,
+                                 "AutoUnlockInterval": -1})
+    assert q.max_age_days == 42 and q.lockout_duration_minutes == 0 and q.history is None
+    with pytest.raises(parse.ParseError):
+        parse.parse_adsi_policy({"MinPasswordLength": "beaucoup"})
+    with pytest.raises(parse.ParseError):
+        parse.parse_adsi_policy({"Something": 1})

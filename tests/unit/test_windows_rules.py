@@ -65,8 +65,16 @@ def hardened_facts(variables: dict[str, Any]) -> dict[str, Any]:
                "ps_version": "5.1.22621.4391", "connection_user": "PC-BUREAU-01\\esms-admin",
                "connection_sid": f"{SID}-1001"},
         "secedit_inf_b64": base64.b64encode((DATA / "secedit-hardened-fr.inf").read_bytes()).decode(),
-        "net_accounts": (DATA / "net-accounts-hardened-fr.txt").read_text(encoding="utf-8"),
+        # [ADSI]"WinNT://<computer>" (IADsDomain): seconds and counts
+        "adsi_policy": {"MinPasswordLength": 10, "PasswordHistoryLength": 5,
+                        "MaxPasswordAge": -1, "MinPasswordAge": 86400,
+                        "MaxBadPasswordsAllowed": 5, "AutoUnlockInterval": 900,
+                        "LockoutObservationInterval": 900},
         "registry": registry,
+        "user_policies": {"values": [
+            {"hive": hive, "name": u.name, "exists": True, "type": "String", "data": u.data}
+            for hive in (".DEFAULT", f"{SID}-1002") for u in d.user_registry],
+            "profiles_not_loaded": 2},
         "firewall_profiles_json": (DATA / "firewall-profiles-hardened.json").read_text(),
         "firewall_rules": fw,
         "listening": [
@@ -113,7 +121,12 @@ def fresh_facts(variables: dict[str, Any]) -> dict[str, Any]:
     for r in f["registry"]:
         r.update(exists=False, type=None, data=None)
     f["secedit_inf_b64"] = base64.b64encode((DATA / "secedit-default-en.inf").read_bytes()).decode()
-    f["net_accounts"] = (DATA / "net-accounts-default-en.txt").read_text(encoding="utf-8")
+    f["adsi_policy"] = {"MinPasswordLength": 0, "PasswordHistoryLength": 0,
+                        "MaxPasswordAge": 42 * 86400, "MinPasswordAge": 0,
+                        "MaxBadPasswordsAllowed": 10, "AutoUnlockInterval": 600,
+                        "LockoutObservationInterval": 600}
+    for u in f["user_policies"]["values"]:
+        u.update(exists=False, type=None, data=None)
     f["firewall_profiles_json"] = (DATA / "firewall-profiles-default.json").read_text()
     f["firewall_rules"] = [
         _rule("Windows Remote Management (HTTP-In)", "5985", group="@FirewallAPI.dll,-30267",
@@ -253,3 +266,73 @@ def test_av_01_passive_mode_and_missing_section_is_an_error() -> None:
     g["errors"] = {"defender_json": "Get-MpComputerStatus: not found"}
     with pytest.raises(FactsUnavailable, match="not found"):
         rules.av_01(g, VARS)
+
+
+# ---------------------------------------------------------------- issue 12 (defects 4-6, 8)
+
+
+def test_lock_04_screen_saver_is_read_in_user_hives_never_hklm() -> None:
+    """The secure screen saver is a user policy (ADMX_ControlPanelDisplay, scope User): the
+    rule reads it in HKU\\.DEFAULT and the loaded user hives; values under HKLM are no
+    evidence, even when present."""
+    f = hardened_facts(VARS)
+    assert rules.lock_04(f, VARS).passed
+    # the same values written only machine-wide (HKLM\SOFTWARE\Policies): fails
+    for u in f["user_policies"]["values"]:
+        u.update(exists=False, type=None, data=None)
+    f["registry"] += [{"path": r"HKLM:\SOFTWARE\Policies\Microsoft\Windows\Control Panel\Desktop",
+                       "name": n, "exists": True, "type": "String", "data": v}
+                      for n, v in (("ScreenSaveActive", "1"), ("ScreenSaverIsSecure", "1"),
+                                   ("ScreenSaveTimeOut", "300"))]
+    out = rules.lock_04(f, VARS)
+    assert not out.passed
+    assert "ScreenSaverIsSecure is not set in the hive .DEFAULT" in out.message
+    assert not any("HKLM" in k and "Control Panel" in k for k in out.found)
+
+
+def test_lock_04_one_user_hive_weaker_fails_and_missing_section_is_an_error() -> None:
+    f = hardened_facts(VARS)
+    sid_values = [u for u in f["user_policies"]["values"] if u["hive"] != ".DEFAULT"]
+    next(u for u in sid_values if u["name"] == "ScreenSaveTimeOut")["data"] = "3600"
+    out = rules.lock_04(f, VARS)
+    assert not out.passed and "in the hive S-1-5-21-" in out.message
+    assert out.found["user profiles not loaded (not read)"] == 2
+    del f["user_policies"]
+    with pytest.raises(FactsUnavailable):
+        rules.lock_04(f, VARS)
+
+
+def test_pwd_02_secedit_minus_one_means_until_an_admin_unlocks() -> None:
+    """secedit exports LockoutDuration 0 (until an administrator unlocks) as -1: compliant."""
+    f = hardened_facts(VARS)
+    del f["adsi_policy"]
+    inf = (DATA / "secedit-hardened-fr.inf").read_bytes().decode("utf-16")
+    inf = inf.replace("LockoutDuration = 15", "LockoutDuration = -1")
+    f["secedit_inf_b64"] = base64.b64encode(b"\xff\xfe" + inf.encode("utf-16-le")).decode()
+    out = rules.pwd_02(f, VARS)
+    assert out.passed, out.message
+    assert out.found["LockoutDuration (min)"] == 0
+    # the same through ADSI (AutoUnlockInterval "forever")
+    f = hardened_facts(VARS)
+    f["adsi_policy"]["AutoUnlockInterval"] = -1
+    assert rules.pwd_02(f, VARS).passed
+
+
+def test_password_rules_use_adsi_numbers_not_net_accounts() -> None:
+    """The effective policy comes from ADSI numbers (any display language); a French host
+    reads the same as an English one and `net accounts` text is not needed."""
+    f = hardened_facts(VARS)
+    assert "net_accounts" not in f
+    assert rules.pwd_01(f, VARS).found["ADSI MinPasswordLength"] == 10
+    f["adsi_policy"]["MaxBadPasswordsAllowed"] = 0
+    assert "lockout threshold 0" in rules.pwd_02(f, VARS).message
+
+
+def test_upd_03_needs_the_restart_timer() -> None:
+    f = hardened_facts(VARS)
+    assert rules.upd_03(f, VARS).passed
+    for r in f["registry"]:
+        if r["name"] == "AlwaysAutoRebootAtScheduledTimeMinutes":
+            r.update(exists=False, type=None, data=None)
+    out = rules.upd_03(f, VARS)
+    assert not out.passed and "AlwaysAutoRebootAtScheduledTimeMinutes is not set" in out.message

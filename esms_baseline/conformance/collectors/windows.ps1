@@ -7,7 +7,7 @@
 # %windir%\security\logs\scesrv.log). No setting is changed.
 #
 # Outputs Windows formats as they are (secedit INF as base64 of its UTF-16 LE bytes, the
-# text of `net accounts`, the JSON of Get-NetFirewallProfile and Get-MpComputerStatus):
+# ADSI account policy numbers, the JSON of Get-NetFirewallProfile and Get-MpComputerStatus):
 # esms_baseline/windows/parse.py parses them, unit-tested on samples of those formats.
 #
 # Secrets never leave the host: for accounts only flags and ages are read (never a hash);
@@ -25,9 +25,6 @@ $RegistryValues = @(
     @('HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\System', 'InactivityTimeoutSecs'),
     @('HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\System', 'LegalNoticeCaption'),
     @('HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\System', 'LegalNoticeText'),
-    @('HKLM:\SOFTWARE\Policies\Microsoft\Windows\Control Panel\Desktop', 'ScreenSaveActive'),
-    @('HKLM:\SOFTWARE\Policies\Microsoft\Windows\Control Panel\Desktop', 'ScreenSaverIsSecure'),
-    @('HKLM:\SOFTWARE\Policies\Microsoft\Windows\Control Panel\Desktop', 'ScreenSaveTimeOut'),
     @('HKLM:\SOFTWARE\Microsoft\Windows NT\CurrentVersion\Winlogon', 'ScreenSaverGracePeriod'),
     @('HKLM:\SYSTEM\CurrentControlSet\Control\SAM', 'RelaxMinimumPasswordLengthLimits'),
     @('HKLM:\SYSTEM\CurrentControlSet\Control\Lsa', 'LimitBlankPasswordUse'),
@@ -39,9 +36,15 @@ $RegistryValues = @(
     @('HKLM:\SOFTWARE\Policies\Microsoft\Windows\WindowsUpdate\AU', 'ScheduledInstallEveryWeek'),
     @('HKLM:\SOFTWARE\Policies\Microsoft\Windows\WindowsUpdate\AU', 'NoAutoRebootWithLoggedOnUsers'),
     @('HKLM:\SOFTWARE\Policies\Microsoft\Windows\WindowsUpdate\AU', 'AlwaysAutoRebootAtScheduledTime'),
+    @('HKLM:\SOFTWARE\Policies\Microsoft\Windows\WindowsUpdate\AU', 'AlwaysAutoRebootAtScheduledTimeMinutes'),
     @('HKLM:\SOFTWARE\Policies\Microsoft\Windows Defender', 'DisableAntiSpyware'),
     @('HKLM:\SOFTWARE\Policies\Microsoft\Windows Defender\Real-Time Protection', 'DisableRealtimeMonitoring')
 )
+
+# User-scope policy values (secure screen saver, ADMX_ControlPanelDisplay: scope User), read
+# under Software\Policies\Microsoft\Windows\Control Panel\Desktop of HKU\.DEFAULT and of
+# every loaded user hive (HKU\S-1-5-21-...); profiles not loaded are counted, not read.
+$UserPolicyValues = @('ScreenSaveActive', 'ScreenSaverIsSecure', 'ScreenSaveTimeOut')
 
 $facts = [ordered]@{ platform = 'windows'; schema = 1 }
 $errors = [ordered]@{}
@@ -78,10 +81,11 @@ Invoke-Section 'os' {
     }
 }
 
+# /mergedpolicy: the effective policy, domain and local merged (Microsoft Learn, secedit /export).
 Invoke-Section 'secedit_inf_b64' {
     $tmp = Join-Path $env:TEMP ('esms-secedit-' + [guid]::NewGuid().ToString('N') + '.inf')
     try {
-        $null = & secedit.exe /export /cfg $tmp /areas SECURITYPOLICY /quiet
+        $null = & secedit.exe /export /mergedpolicy /cfg $tmp /areas SECURITYPOLICY /quiet
         if ($LASTEXITCODE -ne 0) { throw "secedit /export exited $LASTEXITCODE" }
         [Convert]::ToBase64String([IO.File]::ReadAllBytes($tmp))
     } finally {
@@ -89,10 +93,33 @@ Invoke-Section 'secedit_inf_b64' {
     }
 }
 
-Invoke-Section 'net_accounts' {
-    $out = & net.exe accounts 2>&1
-    if ($LASTEXITCODE -ne 0) { throw "net accounts exited $LASTEXITCODE" }
-    ($out | ForEach-Object { [string]$_ }) -join "`n"
+# Account policy as numbers (IADsDomain properties of the WinNT provider), not `net accounts`,
+# whose labels and layout depend on the display language.
+Invoke-Section 'adsi_policy' {
+    $d = [ADSI]"WinNT://$env:COMPUTERNAME"
+    $out = [ordered]@{}
+    foreach ($n in 'MinPasswordLength', 'PasswordHistoryLength', 'MaxPasswordAge', 'MinPasswordAge',
+                   'MaxBadPasswordsAllowed', 'AutoUnlockInterval', 'LockoutObservationInterval') {
+        $out[$n] = [long]$d.$n.Value
+    }
+    $out
+}
+
+Invoke-Section 'user_policies' {
+    $hives = @(Get-ChildItem -LiteralPath 'Registry::HKEY_USERS' | Where-Object {
+        $_.PSChildName -eq '.DEFAULT' -or $_.PSChildName -match '^S-1-5-21-[0-9-]+$' })
+    $values = foreach ($h in $hives) {
+        $key = Get-Item -LiteralPath ($h.PSPath + '\Software\Policies\Microsoft\Windows\Control Panel\Desktop') -ErrorAction SilentlyContinue
+        foreach ($n in $UserPolicyValues) {
+            $item = [ordered]@{ hive = $h.PSChildName; name = $n; exists = $false; type = $null; data = $null }
+            if ($null -ne $key -and ($key.GetValueNames() -contains $n)) {
+                $item.exists = $true; $item.type = [string]$key.GetValueKind($n); $item.data = [string]$key.GetValue($n)
+            }
+            $item
+        }
+    }
+    $profiles = @(Get-CimInstance -ClassName Win32_UserProfile | Where-Object { -not $_.Special -and -not $_.Loaded })
+    [ordered]@{ values = @($values); profiles_not_loaded = $profiles.Count }
 }
 
 Invoke-Section 'registry' {

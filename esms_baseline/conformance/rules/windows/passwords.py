@@ -23,15 +23,17 @@ from esms_baseline.windows.desired import (
 # ------------------------------------------------------------------------ passwords
 
 
-def _policy(facts: Mapping[str, Any]) -> tuple[dict[str, int | str], parse.NetAccounts | None,
+def _policy(facts: Mapping[str, Any]) -> tuple[dict[str, int | str], parse.AdsiPolicy | None,
                                                 str]:
-    """[System Access] (secedit), net accounts, and the policy's source (domain|local)."""
+    """[System Access] of the merged (effective) secedit export, the ADSI account policy
+    (numbers, any display language; it wins where both give a value) and the policy's
+    source (domain|local). ``net accounts`` is not used: its labels are localised."""
     inf = parse.system_access(base64.b64decode(section(facts, "secedit_inf_b64")))
-    net: parse.NetAccounts | None = None
-    if facts.get("net_accounts"):
-        net = parse.parse_net_accounts(facts["net_accounts"])
+    adsi: parse.AdsiPolicy | None = None
+    if facts.get("adsi_policy"):
+        adsi = parse.parse_adsi_policy(facts["adsi_policy"])
     source = "domain" if section(facts, "os").get("part_of_domain") else "local"
-    return inf, net, source
+    return inf, adsi, source
 
 
 def _int_of(inf: Mapping[str, int | str], key: str) -> int | None:
@@ -47,13 +49,13 @@ def _source_note(source: str) -> str:
 def pwd_01(facts: Mapping[str, Any], variables: Mapping[str, Any]) -> Outcome:
     """ESMS-PWD-01: minimum length and complexity in the effective policy."""
     d = _desired(variables)
-    inf, net, source = _policy(facts)
+    inf, adsi, source = _policy(facts)
     want = {s.key: s.value for s in d.secpol_for("ESMS-PWD-01")}
     length = _int_of(inf, "MinimumPasswordLength")
-    eff_length = net.min_length if net and net.min_length is not None else length
+    eff_length = adsi.min_length if adsi and adsi.min_length is not None else length
     complexity = _int_of(inf, "PasswordComplexity")
     found: dict[str, Any] = {"MinimumPasswordLength": length, "PasswordComplexity": complexity,
-                             "net accounts minimum length": net.min_length if net else None,
+                             "ADSI MinPasswordLength": adsi.min_length if adsi else None,
                              "source": source}
     expected: dict[str, Any] = {"MinimumPasswordLength": f">= {want['MinimumPasswordLength']}",
                                 "PasswordComplexity": want["PasswordComplexity"]}
@@ -82,10 +84,12 @@ def pwd_02(facts: Mapping[str, Any], variables: Mapping[str, Any]) -> Outcome:
     threshold = want["LockoutBadCount"]
     if threshold == 0:
         return Outcome.not_applicable("no lockout in the profile (threshold 0, CNIL case 1)")
-    inf, net, source = _policy(facts)
-    bad = net.lockout_threshold if net else _int_of(inf, "LockoutBadCount")
-    duration = net.lockout_duration_minutes if net else _int_of(inf, "LockoutDuration")
-    window = net.lockout_window_minutes if net else _int_of(inf, "ResetLockoutCount")
+    inf, adsi, source = _policy(facts)
+    bad = adsi.lockout_threshold if adsi else _int_of(inf, "LockoutBadCount")
+    # secedit exports "until an administrator unlocks" as -1 (0 in the policy)
+    duration = (adsi.lockout_duration_minutes if adsi
+                else parse.lockout_duration_minutes(_int_of(inf, "LockoutDuration")))
+    window = adsi.lockout_window_minutes if adsi else _int_of(inf, "ResetLockoutCount")
     found = {"LockoutBadCount": bad, "LockoutDuration (min)": duration,
              "ResetLockoutCount (min)": window, "source": source}
     expected = {"LockoutBadCount": f"1..{threshold}",
@@ -109,10 +113,10 @@ def pwd_04(facts: Mapping[str, Any], variables: Mapping[str, Any]) -> Outcome:
     than the admin maximum age (or already expired)."""
     d = _desired(variables)
     want = {s.key: s.value for s in d.secpol_for("ESMS-PWD-04")}
-    inf, net, source = _policy(facts)
+    inf, adsi, source = _policy(facts)
     max_age = _int_of(inf, "MaximumPasswordAge")
-    if net is not None:
-        max_age = -1 if net.max_age_days is None else net.max_age_days
+    if adsi is not None:
+        max_age = -1 if adsi.max_age_days is None else adsi.max_age_days
     min_age = _int_of(inf, "MinimumPasswordAge")
     history = _int_of(inf, "PasswordHistorySize")
     found: dict[str, Any] = {"MaximumPasswordAge": max_age, "MinimumPasswordAge": min_age,

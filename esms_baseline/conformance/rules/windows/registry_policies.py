@@ -6,15 +6,56 @@ from collections.abc import Mapping
 from typing import Any
 
 from esms_baseline.conformance.model import Outcome
-from esms_baseline.conformance.rules._util import section
+from esms_baseline.conformance.rules._util import FactsUnavailable, section
 from esms_baseline.conformance.rules.windows._common import (
+    _as_int,
     _check_registry,
     _desired,
     _outcome,
     _registry_rule,
 )
+from esms_baseline.windows import parse
 
-lock_04 = _registry_rule("ESMS-LOCK-04", "the session locks after the idle time")
+
+def lock_04(facts: Mapping[str, Any], variables: Mapping[str, Any]) -> Outcome:
+    """ESMS-LOCK-04: the machine inactivity limit (InactivityTimeoutSecs, HKLM: a computer
+    policy, the lock itself) and grace period; the secure screen saver, a USER policy, in
+    HKU\\.DEFAULT and every loaded user hive. A copy under HKLM\\SOFTWARE\\Policies is not
+    collected and never counts: Windows does not read it there."""
+    d = _desired(variables)
+    found, expected, problems = _check_registry(facts, d.registry_for("ESMS-LOCK-04"))
+    wanted = d.user_registry_for("ESMS-LOCK-04")
+    if wanted:
+        up = section(facts, "user_policies")
+        by_hive: dict[str, dict[str, Mapping[str, Any]]] = {}
+        for item in parse.as_list(up.get("values")):
+            by_hive.setdefault(str(item["hive"]), {})[str(item["name"]).lower()] = item
+        if ".DEFAULT" not in by_hive:
+            raise FactsUnavailable("the user policies of HKU\\.DEFAULT were not collected")
+        for hive, values in sorted(by_hive.items()):
+            for w in wanted:
+                label = f"HKU\\{hive}\\{w.subkey}\\{w.name}"
+                limited = w.name == "ScreenSaveTimeOut"
+                expected[label] = f"{w.type} 1..{w.data}" if limited else f"{w.type} {w.data}"
+                item = values.get(w.name.lower())
+                if item is None or not item.get("exists"):
+                    found[label] = "absent"
+                    problems.append(f"{w.name} is not set in the hive {hive}")
+                    continue
+                data = item.get("data")
+                found[label] = f"{item.get('type')} {data}"
+                n = _as_int(data)
+                ok = (n is not None and 0 < n <= int(w.data)) if limited else str(data) == w.data
+                if not ok:
+                    problems.append(f"{w.name} is {data!r} in the hive {hive}, expected "
+                                    f"{expected[label]}")
+        not_loaded = up.get("profiles_not_loaded")
+        if not_loaded:
+            found["user profiles not loaded (not read)"] = not_loaded
+    return _outcome("ESMS-LOCK-04", d, problems, found, expected,
+                    "the session locks after the idle time")
+
+
 upd_02 = _registry_rule("ESMS-UPD-02", "installation scheduled in the window")
 upd_03 = _registry_rule("ESMS-UPD-03", "restarts follow the profile")
 
