@@ -42,10 +42,14 @@ def collector_source() -> str:
 
 @cache
 def remote_command() -> str:
-    """The command line run on the host: no character cmd.exe would interpret inside the
-    quotes (no ``"%^&|<>``), at most MAX_COMMAND_CHARS long."""
-    payload = base64.b64encode(gzip.compress(collector_source().encode("utf-8"), 9,
-                                             mtime=0)).decode()
+    """The collector's command line (see :func:`powershell_command`)."""
+    return powershell_command(collector_source(), "windows.ps1")
+
+
+def powershell_command(source: str, name: str) -> str:
+    """The command line that runs PowerShell ``source`` on the host: no character cmd.exe
+    would interpret inside the quotes (no ``"%^&|<>``), at most MAX_COMMAND_CHARS long."""
+    payload = base64.b64encode(gzip.compress(source.encode("utf-8"), 9, mtime=0)).decode()
     boot = (
         "$ms=New-Object IO.MemoryStream(,[Convert]::FromBase64String('" + payload + "'));"
         "$gz=New-Object IO.Compression.GZipStream($ms,[IO.Compression.CompressionMode]::Decompress);"
@@ -55,8 +59,7 @@ def remote_command() -> str:
     cmd = f'powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -Command "{boot}"'
     if len(cmd) > MAX_COMMAND_CHARS:
         raise WindowsCollectionError(
-            f"collector command is {len(cmd)} characters, over {MAX_COMMAND_CHARS}: shorten "
-            "windows.ps1")
+            f"command is {len(cmd)} characters, over {MAX_COMMAND_CHARS}: shorten {name}")
     return cmd
 
 
