@@ -17,10 +17,10 @@ from esms_baseline.windows import DesiredStateError, desired_state, render_desir
 from esms_baseline.windows.desired import (
     INACTIVITY_MAX_SECONDS,
     KEY_AU,
-    USER_KEY_DESKTOP_POLICIES,
     KEY_SAM,
     KEY_SYSTEM_POLICIES,
     KEY_WINLOGON,
+    USER_KEY_DESKTOP_POLICIES,
 )
 from esms_baseline.windows.plan_additions import contract_additions
 
