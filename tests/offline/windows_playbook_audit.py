@@ -252,6 +252,32 @@ def _task_sources(task: Any, option_types: dict[str, str]) -> list[tuple[str, bo
     return [(s, b, w) for s, b, w in out if b or "{{" in s]
 
 
+_DIFF_MARKERS = ("$module.Diff", "_ansible_diff", "$diff_mode", "$module.DiffMode")
+
+
+def _read_only(task: Any) -> bool:
+    return any(str(c).strip().lower() == "false" for c in (task.changed_when or []))
+
+
+def _diff_support(task: Any, action: str, runs: str, module_loader: Any) -> str:
+    """'controller', 'read-only', 'yes' (the module or script reports a diff), 'no' (the
+    module has no diff output: see its source), or 'MISSING' (a script that can change
+    without a diff)."""
+    if runs == "controller":
+        return "controller"
+    if _read_only(task):
+        return "read-only"
+    if action == WIN_POWERSHELL:
+        script = str((task.args or {}).get("script", ""))
+        return "yes" if "$Ansible.Diff" in script else "MISSING"
+    found = module_loader.find_plugin_with_context(action, ".ps1",
+                                                   collection_list=task.collections)
+    if not found.resolved:
+        return "no"
+    source = Path(str(found.plugin_resolved_path)).read_text(encoding="utf-8", errors="replace")
+    return "yes" if any(m in source for m in _DIFF_MARKERS) else "no"
+
+
 def _option_types(module_path: str | None) -> dict[str, str]:
     if not module_path:
         return {}
@@ -387,6 +413,12 @@ def audit(playbook: Path, inventories: list[Path], host: str,
                 if value.startswith(("/", "~")):
                     report.findings.append(Finding(
                         "posix", name, f"{action}: POSIX path {key}={value!r}"))
+        # 5. diff: what a --check --diff run can show for this task
+        entry["diff"] = _diff_support(task, action, entry.get("runs", ""), module_loader)
+        if entry["diff"] == "MISSING":
+            report.findings.append(Finding(
+                "diff", name, "win_powershell can report a change but sets no $Ansible.Diff: "
+                "apply --check --diff would not say what it changes"))
         report.tasks.append(entry)
 
     # 4. win_powershell depth, over every task that can run on the host

@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_INVENTORY = ROOT / "inventories" / "examples" / "mixed-site.yml"
 PROFILE = ROOT / "examples" / "site-mixed.yml"
 WINDOWS_HOSTS = ("pc-soins-rdc", "srv-fichiers")
-CHECKS = ("module", "become", "posix", "depth", "dynamic")
+CHECKS = ("module", "become", "posix", "depth", "dynamic", "diff")
 
 
 def run_audit(playbook: Path, inventories: list[Path], host: str) -> dict[str, Any]:
@@ -83,6 +83,29 @@ def test_audit_sees_every_windows_part_of_the_playbook(audit: dict[str, Any]) ->
     assert becomes & {"runas as SYSTEM", "ansible.builtin.runas as SYSTEM"}
 
 
+#: Windows modules of the playbook without diff output (their .ps1 source has none), each
+#: with how a --check --diff run still shows what it would do.
+NO_DIFF_OK = {
+    "ansible.windows.win_whoami": "read-only information module",
+    "ansible.windows.win_service_info": "read-only information module",
+    "ansible.windows.win_group_membership": "returns the members it would add/remove "
+                                            "(module RETURN: added, removed)",
+    "ansible.windows.win_firewall": "ESMS-FW-01 prints each profile's from -> to in diff mode",
+    "ansible.windows.win_file": "creates C:\\ProgramData\\esms-baseline, nothing to compare",
+}
+
+
+def test_check_diff_shows_every_registry_and_policy_change(audit: dict[str, Any]) -> None:
+    """apply --check --diff: every task that writes on a Windows host either reports a diff
+    (win_regedit, win_security_policy, win_user, win_copy, every changing win_powershell
+    script sets $Ansible.Diff) or is one of NO_DIFF_OK."""
+    no_diff = {t["action"] for t in audit["tasks"] if t["diff"] == "no"}
+    assert no_diff <= set(NO_DIFF_OK), no_diff - set(NO_DIFF_OK)
+    writers = {t["action"] for t in audit["tasks"] if t["diff"] == "yes"}
+    assert {"ansible.windows.win_regedit", "community.windows.win_security_policy",
+            "ansible.windows.win_powershell"} <= writers
+
+
 BAD_PLAYBOOK = """
 - name: Bad | every class of defect the audit must catch
   hosts: all
@@ -100,11 +123,15 @@ BAD_PLAYBOOK = """
       ansible.windows.win_powershell:
         script: "@{ members = @(@{ sid = 'S-1-5-32-544' }) }"
       register: bad_read
+      changed_when: false
     - name: Bad | Use the nested structure
       ansible.windows.win_group_membership:
         name: Administrators
         members: "{{ bad_read.output[0].members | map(attribute='sid') | list }}"
         state: present
+    - name: Bad | A change without a diff
+      ansible.windows.win_powershell:
+        script: "$Ansible.Changed = $true"
     - name: Bad | Skipped on Windows, never reported
       ansible.builtin.file:
         path: /tmp/x
@@ -126,6 +153,7 @@ def test_audit_catches_each_class_of_defect(tmp_path: Path) -> None:
     assert {"owner", "group", "mode", "path"} <= {
         d.split("POSIX ")[1].split(" ")[1].split("=")[0] for d in by_check["posix"]}
     assert any("bad_read.output[0].members" in d and "depth >= 3" in d for d in by_check["depth"])
+    assert len(by_check["diff"]) == 1
     assert not any("/tmp/x" in d for ds in by_check.values() for d in ds)
 
 
