@@ -366,8 +366,11 @@ def build_plan(
 def _platform_vars(platform: str, variables: dict[str, Any]) -> dict[str, Any]:
     """Windows hosts also get their desired state (registry, security policy, rules),
     computed here once from the same variables: the tasks and the check both read it."""
+    # backup.paths mixes platforms (/srv/... and C:\...): each host gets those of its own
+    paths = [str(x) for x in variables.get("esms_backup_paths", [])]
     if platform != "windows":
-        return variables
+        return {**variables, "esms_backup_paths": [x for x in paths if x.startswith("/")]}
+    variables = {**variables, "esms_backup_paths": [x for x in paths if not x.startswith("/")]}
     from esms_baseline.windows.desired import DesiredStateError, render_desired_state
 
     try:

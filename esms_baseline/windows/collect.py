@@ -49,7 +49,10 @@ def remote_command() -> str:
 def powershell_command(source: str, name: str) -> str:
     """The command line that runs PowerShell ``source`` on the host: no character cmd.exe
     would interpret inside the quotes (no ``"%^&|<>``), at most MAX_COMMAND_CHARS long."""
-    payload = base64.b64encode(gzip.compress(source.encode("utf-8"), 9, mtime=0)).decode()
+    # full-line comments are documentation for readers, not sent (the scripts use no
+    # here-strings, where such a line would be data)
+    code = "\n".join(ln for ln in source.splitlines() if not ln.lstrip().startswith("#"))
+    payload = base64.b64encode(gzip.compress(code.encode("utf-8"), 9, mtime=0)).decode()
     boot = (
         "$ms=New-Object IO.MemoryStream(,[Convert]::FromBase64String('" + payload + "'));"
         "$gz=New-Object IO.Compression.GZipStream($ms,[IO.Compression.CompressionMode]::Decompress);"

@@ -17,9 +17,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from esms_baseline.errors import EsmsError
+
+if TYPE_CHECKING:
+    from esms_baseline.windows.backup import WindowsBackup
 
 # ------------------------------------------------------------------------ registry keys
 #: "Interactive logon: Machine inactivity limit" and the legal notice live here.
@@ -157,6 +160,8 @@ class WindowsDesiredState:
     antivirus_max_signature_age_days: int = 2
     #: user-scope policy values (every user's hive): the secure screen saver (ESMS-LOCK-04)
     user_registry: tuple[UserRegistryValue, ...] = ()
+    #: ESMS-BAK-01/02 (None: the profile does not back this host up)
+    backup: WindowsBackup | None = None
 
     def registry_for(self, control: str) -> list[RegistryValue]:
         return [r for r in self.registry if r.control == control]
@@ -435,6 +440,8 @@ def administrators(v: Mapping[str, Any]) -> tuple[str, ...]:
 
 def desired_state(host_vars: Mapping[str, Any]) -> WindowsDesiredState:
     """The Windows state the roles must produce for a host with these role variables."""
+    from esms_baseline.windows.backup import windows_backup
+
     reg: list[RegistryValue] = []
     lim: list[tuple[str, str]] = []
     lock_machine, lock_user = session_lock(host_vars)
@@ -465,6 +472,7 @@ def desired_state(host_vars: Mapping[str, Any]) -> WindowsDesiredState:
         administrators=administrators(host_vars),
         antivirus_max_signature_age_days=age,
         user_registry=tuple(lock_user),
+        backup=windows_backup(host_vars),
     )
 
 
@@ -473,6 +481,7 @@ def to_ansible(state: WindowsDesiredState) -> dict[str, Any]:
     return {
         "registry": [r.to_dict() for r in state.registry],
         "user_registry": [r.to_dict() for r in state.user_registry],
+        "backup": state.backup.to_dict() if state.backup else None,
         "secpol": [s.to_dict() for s in state.secpol],
         "firewall_profiles": list(state.firewall_profiles),
         "firewall_inbound_action": "block",

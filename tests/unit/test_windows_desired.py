@@ -198,3 +198,32 @@ def test_collector_reads_every_desired_registry_value() -> None:
                 .replace(" ", "").split(","))
     assert {u.name for u in desired_state(v).user_registry} <= users
     assert not [c for c in collected if "Control Panel" in c[0]]
+
+
+
+# ---------------------------------------------------------------- ESMS-BAK-01/02 on Windows
+
+
+def test_windows_backup_paths_repository_and_sftp_command() -> None:
+    from esms_baseline.windows.backup import windows_backup
+
+    b = desired_state(windows_vars()).backup
+    assert b is not None
+    assert b.paths == ("C:\\Users\\Public\\Documents", "D:\\Partages")
+    assert b.schedule == "01:30"
+    assert b.sftp_command.endswith(" ehpadtest@sauvegarde.infogerance.example -s sftp")
+    assert "StrictHostKeyChecking=accept-new" in b.sftp_command
+    base = {"esms_backup_enabled": True, "esms_backup_paths": ["C:\\Data"]}
+    assert windows_backup({"esms_backup_enabled": False}) is None
+    for repo in ("D:\\Backup", "\\\\nas\\backup", ""):
+        with pytest.raises(DesiredStateError, match="not off-site"):
+            windows_backup(base | {"esms_backup_repository": repo})
+    # a hostile host name would become an ssh option run as SYSTEM: refused
+    for repo in ("sftp:u@-oProxyCommand=calc:/x", "sftp:u@h x:/y", "sftp:u@h;calc:/y"):
+        with pytest.raises(DesiredStateError, match="plain host name"):
+            windows_backup(base | {"esms_backup_repository": repo})
+    with pytest.raises(DesiredStateError, match="Windows paths"):
+        windows_backup(base | {"esms_backup_paths": [], "esms_backup_repository": "s3:x/y"})
+    with pytest.raises(DesiredStateError, match="Windows paths"):
+        windows_backup(base | {"esms_backup_paths": ["relative\\x"], "esms_backup_repository": "s3:x/y"})
+    assert windows_backup(base | {"esms_backup_repository": "s3:https://s3.example/b"}).sftp_command == ""

@@ -42,6 +42,32 @@ def _rule(display: str, port: str, remote: str | list[str] = "Any", proto: str =
             "protocol": proto, "local_port": [port], "remote_address": remote_list, "program": program}
 
 
+def _backup_facts(d: Any) -> dict[str, Any]:
+    """The collector's backup section of a Windows host the role configured, backed up 3 h
+    ago, canary restored intact."""
+    if d.backup is None:
+        return {"configured": False, "now": 1732000000}
+    b = d.backup.to_dict()
+    canary_sha = "9f" * 32
+    return {
+        "configured": True, "now": 1732000000,
+        "config": {"repository": b["repository"], "sftp_command": b["sftp_command"],
+                   "host": "pc-soins-01", "restic": r"C:\Program Files\restic\restic.exe",
+                   "keep_daily": str(b["keep_daily"]), "keep_weekly": str(b["keep_weekly"]),
+                   "keep_monthly": str(b["keep_monthly"])},
+        "paths": [*b["paths"], b["canary"]],
+        "password_file": {"exists": True, "size": 32, "access": ["S-1-5-18", "S-1-5-32-544"]},
+        "task": {"state": "Ready", "user": "SYSTEM", "starts": [f"2026-01-01T{b['schedule']}:00"],
+                 "last_result": 0, "last_run": "2024-11-19T00:30:05.0000000Z"},
+        "last_run": {"started": "2024-11-19T00:30:05Z", "finished": "2024-11-19T00:41:12Z",
+                     "backup_exit": 0, "forget_exit": 0},
+        "canary": {"exists": True, "sha256": canary_sha},
+        "snapshots": {"ok": True, "latest": {"time": "2024-11-19T05:53:20.123456789Z",
+                                             "short_id": "4f2a9c1e"}},
+        "restore": {"ok": True, "sha256": canary_sha},
+    }
+
+
 def hardened_facts(variables: dict[str, Any]) -> dict[str, Any]:
     d = desired_state(variables)
     registry: list[dict[str, Any]] = [
@@ -108,6 +134,7 @@ def hardened_facts(variables: dict[str, Any]) -> dict[str, Any]:
         ],
         "defender_json": (DATA / "mp-status-fresh.json").read_text(),
         "defender_preferences": {"DisableRealtimeMonitoring": False},
+        "backup": _backup_facts(d),
         "updates": {"wuauserv_start_type": "Manual",
                     "last_installed": {"date": "2024-11-13T03:12:40.0000000Z",
                                        "title": "2024-11 Cumulative Update for Windows 11 (KB5046633)"},
@@ -128,6 +155,7 @@ def fresh_facts(variables: dict[str, Any]) -> dict[str, Any]:
     for u in f["user_policies"]["values"]:
         u.update(exists=False, type=None, data=None)
     f["firewall_profiles_json"] = (DATA / "firewall-profiles-default.json").read_text()
+    f["backup"] = {"configured": False, "now": 1732000000}
     f["firewall_rules"] = [
         _rule("Windows Remote Management (HTTP-In)", "5985", group="@FirewallAPI.dll,-30267",
               program="System"),
@@ -336,3 +364,33 @@ def test_upd_03_needs_the_restart_timer() -> None:
             r.update(exists=False, type=None, data=None)
     out = rules.upd_03(f, VARS)
     assert not out.passed and "AlwaysAutoRebootAtScheduledTimeMinutes is not set" in out.message
+
+
+
+# ---------------------------------------------------------------- ESMS-BAK-01/02 on Windows
+
+
+def test_bak_windows_password_readable_by_users_stale_snapshot_and_bad_restore() -> None:
+    f = hardened_facts(VARS)
+    f["backup"]["password_file"]["access"].append("S-1-5-32-545")  # BUILTIN\Users
+    f["backup"]["task"]["user"] = "PC-SOINS-01\\esms-admin"
+    out = rules.bak_01(f, VARS)
+    assert not out.passed
+    assert "beyond SYSTEM and Administrators" in out.message and "not SYSTEM" in out.message
+    f["backup"]["snapshots"]["latest"]["time"] = "2024-11-17T00:00:00Z"  # 2 days before now
+    f["backup"]["restore"]["sha256"] = "00" * 32
+    out2 = rules.bak_02(f, VARS)
+    assert not out2.passed
+    assert "h old (maximum 26 h)" in out2.message and "differs" in out2.message
+    f["backup"]["snapshots"] = {"ok": False, "error": "Fatal: unable to open config file"}
+    assert "unreachable repository" in rules.bak_02(f, VARS).message
+
+
+def test_bak_windows_failed_run_and_each_platform_gets_its_paths() -> None:
+    f = hardened_facts(VARS)
+    f["backup"]["last_run"]["backup_exit"] = 1
+    assert "the last backup failed" in rules.bak_01(f, VARS).message
+    f["backup"]["last_run"]["backup_exit"] = 3  # some files unreadable: snapshot written
+    assert rules.bak_01(f, VARS).passed
+    assert VARS["esms_backup_paths"] == ["C:\\Users\\Public\\Documents", "D:\\Partages"]
+    assert windows_vars("srv-01")["esms_backup_paths"] == ["/srv/partage"]

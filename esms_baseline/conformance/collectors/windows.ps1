@@ -2,8 +2,9 @@
 # Windows PowerShell 5.1 (or PowerShell 7). Prints ONE JSON document (ASCII only: every
 # non-ASCII character is escaped, so the console code page cannot garble it).
 #
-# It only reads. The one thing it writes is the temporary file secedit needs for its export
-# (%TEMP%\esms-secedit-<guid>.inf, removed at once; secedit itself appends to its own log
+# It only reads. The only things it writes are temporary: the file secedit needs for its
+# export (%TEMP%\esms-secedit-<guid>.inf) and the backup canary restored for the test restore
+# (%TEMP%\esms-restore-<guid>), both removed at once (secedit itself appends to its own log
 # %windir%\security\logs\scesrv.log). No setting is changed.
 #
 # Outputs Windows formats as they are (secedit INF as base64 of its UTF-16 LE bytes, the
@@ -255,6 +256,54 @@ Invoke-Section 'updates' {
         last_installed = if ($last) { [ordered]@{ date = ConvertTo-IsoDate $last[0].Date; title = [string]$last[0].Title } } else { $null }
         last_hotfix = if ($hotfix) { [ordered]@{ id = [string]$hotfix[0].HotFixID; installed_on = ConvertTo-IsoDate $hotfix[0].InstalledOn } } else { $null }
     }
+}
+
+# ESMS-BAK-01/02: the backup the role configured (C:\ProgramData\esms-baseline\backup), the
+# last snapshot of this host and a test restore of the canary into a temporary folder
+# (removed at once). restic: snapshots --json, restore --include (restic documentation).
+Invoke-Section 'backup' {
+    $dir = 'C:\ProgramData\esms-baseline\backup'
+    $b = [ordered]@{ configured = $false; now = [DateTimeOffset]::UtcNow.ToUnixTimeSeconds() }
+    $cfgPath = Join-Path $dir 'backup.json'
+    if (-not (Test-Path -LiteralPath $cfgPath)) { return $b }
+    $cfg = Get-Content -LiteralPath $cfgPath -Raw | ConvertFrom-Json
+    $b.configured = $true
+    $b.config = $cfg
+    $b.paths = @(Get-Content -LiteralPath (Join-Path $dir 'backup-paths.txt') -ErrorAction SilentlyContinue)
+    $pw = Get-Item -LiteralPath (Join-Path $dir 'restic.pass') -ErrorAction SilentlyContinue
+    $b.password_file = [ordered]@{ exists = [bool]$pw; size = if ($pw) { $pw.Length } else { 0 }
+        access = @(if ($pw) { (Get-Acl -LiteralPath $pw.FullName).Access | ForEach-Object {
+            try { $_.IdentityReference.Translate([Security.Principal.SecurityIdentifier]).Value } catch { [string]$_.IdentityReference } } }) }
+    $t = Get-ScheduledTask -TaskPath '\esms-baseline\' -TaskName 'ESMS backup' -ErrorAction SilentlyContinue
+    if ($t) {
+        $i = $t | Get-ScheduledTaskInfo
+        $b.task = [ordered]@{ state = [string]$t.State; user = [string]$t.Principal.UserId
+            starts = @($t.Triggers | ForEach-Object { [string]$_.StartBoundary })
+            last_result = [long]$i.LastTaskResult; last_run = ConvertTo-IsoDate $i.LastRunTime }
+    }
+    $last = Join-Path $dir 'last-run.json'
+    if (Test-Path -LiteralPath $last) { $b.last_run = Get-Content -LiteralPath $last -Raw | ConvertFrom-Json }
+    $canary = Join-Path $dir 'backup-canary.txt'
+    $b.canary = [ordered]@{ exists = (Test-Path -LiteralPath $canary)
+        sha256 = if (Test-Path -LiteralPath $canary) { (Get-FileHash -LiteralPath $canary -Algorithm SHA256).Hash.ToLower() } else { $null } }
+    $env:RESTIC_REPOSITORY = [string]$cfg.repository
+    $env:RESTIC_PASSWORD_FILE = Join-Path $dir 'restic.pass'
+    $common = @('--no-cache', '--no-lock')
+    if ($cfg.sftp_command) { $common += @('-o', ('sftp.command=' + [string]$cfg.sftp_command)) }
+    $out = & $cfg.restic @common snapshots --json --latest 1 --host $cfg.host --tag esms-baseline 2>&1 | Out-String
+    if ($LASTEXITCODE -ne 0) { $b.snapshots = [ordered]@{ ok = $false; error = ($out -replace '\s+', ' ').Trim() }; return $b }
+    $latest = @($out | ConvertFrom-Json) | Select-Object -Last 1
+    $b.snapshots = [ordered]@{ ok = $true; latest = if ($latest) { [ordered]@{ time = [string]$latest.time; short_id = [string]$latest.short_id } } else { $null } }
+    if (-not $latest) { return $b }
+    $tmp = Join-Path $env:TEMP ('esms-restore-' + [guid]::NewGuid().ToString('N'))
+    try {
+        $inc = '/' + $canary.Substring(0, 1) + ($canary.Substring(2) -replace '\\', '/')
+        $out = & $cfg.restic @common restore $latest.short_id --target $tmp --include $inc 2>&1 | Out-String
+        $got = Get-ChildItem -LiteralPath $tmp -Recurse -File -Filter 'backup-canary.txt' -ErrorAction SilentlyContinue | Select-Object -First 1
+        $b.restore = if ($LASTEXITCODE -eq 0 -and $got) { [ordered]@{ ok = $true; sha256 = (Get-FileHash -LiteralPath $got.FullName -Algorithm SHA256).Hash.ToLower() } }
+                     else { [ordered]@{ ok = $false; error = ($out -replace '\s+', ' ').Trim() } }
+    } finally { Remove-Item -LiteralPath $tmp -Recurse -Force -ErrorAction SilentlyContinue }
+    $b
 }
 
 $facts['errors'] = $errors

@@ -1,7 +1,7 @@
 """Conformance tests of Windows hosts: one test per control, parametrized over the plan's
 Windows hosts (test id = host name). Each test evaluates the host's collected facts (one run
 of collectors/windows.ps1 over WinRM) with the control's rule in
-esms_baseline/conformance/rules/windows.py. Same ids, plugin and result model as Debian.
+esms_baseline/conformance/rules/windows/. Same ids, plugin and result model as Debian.
 """
 
 from __future__ import annotations
@@ -100,3 +100,13 @@ def test_ESMS_ACC_05(target: CheckTarget, verify: Verify) -> None:
 def test_ESMS_BAN_01(target: CheckTarget, verify: Verify) -> None:
     """ESMS-BAN-01: Login banner showing the charter."""
     verify(target, "ESMS-BAN-01")
+
+
+def test_ESMS_BAK_01(target: CheckTarget, verify: Verify) -> None:
+    """ESMS-BAK-01: Backup scheduled to an off-site repository."""
+    verify(target, "ESMS-BAK-01")
+
+
+def test_ESMS_BAK_02(target: CheckTarget, verify: Verify) -> None:
+    """ESMS-BAK-02: Recent off-site backup and a tested restore."""
+    verify(target, "ESMS-BAK-02")

@@ -18,6 +18,7 @@ from esms_baseline.conformance.rules.windows._common import (
 )
 from esms_baseline.conformance.rules.windows.accounts import acc_01, acc_02, acc_03, acc_04, acc_05
 from esms_baseline.conformance.rules.windows.antivirus import av_01, av_02
+from esms_baseline.conformance.rules.windows.backup import bak_01, bak_02
 from esms_baseline.conformance.rules.windows.firewall import exposures, fw_01, fw_02, fw_03
 from esms_baseline.conformance.rules.windows.passwords import pwd_01, pwd_02, pwd_04
 from esms_baseline.conformance.rules.windows.registry_policies import (
@@ -38,6 +39,8 @@ RULES: dict[str, Rule] = {
     "ESMS-FW-03": fw_03,
     "ESMS-AV-01": av_01,
     "ESMS-AV-02": av_02,
+    "ESMS-BAK-01": bak_01,
+    "ESMS-BAK-02": bak_02,
     "ESMS-LOCK-04": lock_04,
     "ESMS-PWD-01": pwd_01,
     "ESMS-PWD-02": pwd_02,
@@ -53,7 +56,8 @@ RULES: dict[str, Rule] = {
 
 __all__ = [
     "ADMINISTRATORS_SID", "BLOCKING_LIMITATIONS", "CORE_NETWORKING_GROUP", "RULES", "Rule",
-    "acc_01", "acc_02", "acc_03", "acc_04", "acc_05", "av_01", "av_02", "ban_01", "exposures",
+    "acc_01", "acc_02", "acc_03", "acc_04", "acc_05", "av_01", "av_02", "bak_01", "bak_02",
+    "ban_01", "exposures",
     "fw_01", "fw_02", "fw_03", "lock_04", "pwd_01", "pwd_02", "pwd_04", "upd_01", "upd_02",
     "upd_03",
 ]
