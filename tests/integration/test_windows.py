@@ -127,6 +127,17 @@ def _check(t: Target) -> dict[str, Any]:
     return {cid: rule(facts, t.vars) for cid, rule in RULES.items()}
 
 
+def test_probe_is_ready_and_lists_every_setting(target: Target) -> None:
+    """esms-baseline windows probe, for real, before the first apply (read-only)."""
+    from esms_baseline.windows.desired import desired_state
+    from esms_baseline.windows.probe import render_table, run_probe
+
+    report = run_probe(NAME, target.settings, desired_state(target.vars))
+    assert report.ready, render_table(report)
+    assert any(s.setting.endswith("InactivityTimeoutSecs") for s in report.settings)
+    assert any(s.setting.startswith("HKU\\.DEFAULT\\") for s in report.settings)
+
+
 def test_apply_then_every_control_passes(target: Target) -> None:
     _apply(target)
     outcomes = _check(target)

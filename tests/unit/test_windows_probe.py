@@ -172,3 +172,13 @@ def test_kerberos_and_credssp_extras_are_installable_from_the_project() -> None:
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
     assert any(r.startswith("pywinrm[kerberos]") for r in extras["kerberos"])
     assert any(r.startswith("pywinrm[credssp]") for r in extras["credssp"])
+
+
+def test_scripts_have_no_here_strings_so_comment_lines_can_be_stripped() -> None:
+    """powershell_command drops full-line comments before sending a script; a here-string
+    (@' '@ / @" "@) could hold a line starting with # that is data."""
+    from esms_baseline.windows.collect import COLLECTOR
+
+    for path in (PROBE_SCRIPT, COLLECTOR):
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"@['\"]\s*$", text, re.MULTILINE), path

@@ -30,7 +30,7 @@ from tests.unit.test_windows_desired import windows_vars
 ROOT = Path(__file__).resolve().parents[2]
 ROLES = ROOT / "roles"
 WINDOWS_ROLES = ("esms_session_lock", "esms_passwords", "esms_accounts", "esms_updates",
-                 "esms_firewall", "esms_antivirus", "esms_banner")
+                 "esms_firewall", "esms_antivirus", "esms_banner", "esms_backup")
 CAT = load_catalogue()
 _TYPES: dict[str, tuple[type, ...]] = {"str": (str,), "int": (int,), "bool": (bool,),
                                        "list": (list,), "dict": (dict,), "path": (str,)}
@@ -156,7 +156,10 @@ def test_windows_yml_imports_each_control_with_tags_and_exception(role: str) -> 
         area = next(c for c in CAT.controls if c.id == control).area
         assert area in task["tags"], task
         if not target.endswith("-confirm.yml"):
-            assert task["when"] == f"'{control}' not in esms_excepted_controls"
+            when = task["when"] if isinstance(task["when"], list) else [task["when"]]
+            assert when[0] == f"'{control}' not in esms_excepted_controls"
+            # the only other condition allowed: backups only on hosts the profile backs up
+            assert when[1:] in ([], ["esms_windows_desired.backup is not none"]), when
     files = {f"windows/{p.name}" for p in (ROLES / role / "tasks" / "windows").glob("*.yml")}
     assert set(imported) == files
 
