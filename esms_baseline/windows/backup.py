@@ -60,7 +60,7 @@ def windows_backup(v: Mapping[str, Any]) -> WindowsBackup | None:
     if not bool(_get(v, "esms_backup_enabled", False)):
         return None
     paths = tuple(str(x) for x in _get(v, "esms_backup_paths", []))
-    bad = [x for x in paths if not _WIN_PATH.match(x)]
+    bad = [x for x in paths if not _WIN_PATH.match(x) or any(ord(c) < 32 for c in x)]
     if bad or not paths:
         raise DesiredStateError(
             "ESMS-BAK-01: a backed-up Windows host needs Windows paths (C:\\...) in "

@@ -227,3 +227,7 @@ def test_windows_backup_paths_repository_and_sftp_command() -> None:
     with pytest.raises(DesiredStateError, match="Windows paths"):
         windows_backup(base | {"esms_backup_paths": ["relative\\x"], "esms_backup_repository": "s3:x/y"})
     assert windows_backup(base | {"esms_backup_repository": "s3:https://s3.example/b"}).sftp_command == ""
+    # one path per line in restic's --files-from: a newline would smuggle in another path
+    with pytest.raises(DesiredStateError, match="Windows paths"):
+        windows_backup(base | {"esms_backup_paths": ["C:\\Data\nC:\\Users"],
+                               "esms_backup_repository": "s3:x/y"})
