@@ -116,7 +116,10 @@ def system_access(data: bytes | str) -> dict[str, int | str]:
 
 
 #: secedit writes "account locked until an administrator unlocks it" (LockoutDuration 0 in the
-#: policy UI and in Microsoft Learn "Account lockout duration") as -1 in its export.
+#: policy UI and in Microsoft Learn "Account lockout duration",
+#: https://learn.microsoft.com/en-us/previous-versions/windows/it-pro/windows-10/security/threat-protection/security-policy-settings/account-lockout-duration)
+#: as -1 in its export (secedit /export:
+#: https://learn.microsoft.com/en-us/windows-server/administration/windows-commands/secedit-export).
 SECEDIT_UNTIL_ADMIN_UNLOCKS = -1
 
 

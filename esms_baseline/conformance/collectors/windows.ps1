@@ -258,6 +258,13 @@ Invoke-Section 'updates' {
     }
 }
 
+# Microsoft Learn references of what the backup section reads: Get-ScheduledTask /
+# Get-ScheduledTaskInfo (ScheduledTasks module), Get-Acl, Get-FileHash (Microsoft.PowerShell.*):
+# https://learn.microsoft.com/en-us/powershell/module/scheduledtasks/get-scheduledtask
+# https://learn.microsoft.com/en-us/powershell/module/microsoft.powershell.security/get-acl
+# https://learn.microsoft.com/en-us/powershell/module/microsoft.powershell.utility/get-filehash
+# User profiles: Win32_UserProfile (SID, LocalPath, Loaded, Special)
+# https://learn.microsoft.com/en-us/previous-versions/windows/desktop/legacy/ee886409(v=vs.85)
 # ESMS-BAK-01/02: the backup the role configured (C:\ProgramData\esms-baseline\backup), the
 # last snapshot of this host and a test restore of the canary into a temporary folder
 # (removed at once). restic: snapshots --json, restore --include (restic documentation).
