@@ -8,6 +8,8 @@ Runs only when a host is given (otherwise every test is skipped with the reason)
   ESMS_WINDOWS_CA        optional: CA bundle of the WinRM HTTPS listener's certificate
   ESMS_WINDOWS_MGMT_CIDR optional: the control machine's source CIDR (default: the local
                          address used to reach the host, /32)
+  ESMS_WINDOWS_BACKUP_REPO optional: a throwaway restic repository (with ESMS_BACKUP_PASSWORD)
+                         to exercise ESMS-BAK-01/02; without it backups are off
 
 The host is CHANGED (policies, firewall, local accounts): never point this at a production
 machine. Connection: HTTPS 5986, certificate validated, NTLM, as in the example inventory.
@@ -94,6 +96,12 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
          "state": "departed"}]
     profile_doc["accounts"]["admins"] = []
     profile_doc["firewall"]["management"] = {"sources": [_source_cidr(host)], "ports": [5986]}
+    # backups only towards a real test repository (ESMS_WINDOWS_BACKUP_REPO, password in
+    # ESMS_BACKUP_PASSWORD; restic.exe installed on the host)
+    repo = os.environ.get("ESMS_WINDOWS_BACKUP_REPO")
+    profile_doc["backup"]["enabled"] = bool(repo)
+    if repo:
+        profile_doc["backup"]["repository"] = repo
     (work / "site.yml").write_text(yaml.safe_dump(profile_doc, allow_unicode=True))
     profile = load_profile(work / "site.yml")
     plan = build_plan(profile)
