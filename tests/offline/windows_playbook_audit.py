@@ -73,6 +73,9 @@ ELEMENT_FILTERS = frozenset({
     "subelements", "json_query", "community.general.json_query", "to_json", "to_nice_json",
     "combine", "dict2items", "sum", "min", "max", "unique",
 })
+#: Filters whose result still holds the elements of their input (``x | list`` passed whole).
+PASSTHROUGH_FILTERS = frozenset({"list", "default", "d", "unique", "sort", "reverse",
+                                 "flatten", "select", "reject"})
 WIN_POWERSHELL = "ansible.windows.win_powershell"
 
 
@@ -222,7 +225,11 @@ def _reads(source: str, registered: set[str], bare: bool,
                 out.append((ch[0], expr + (" (elements read)" if elementwise else ""),
                             n + 1 if elementwise else n))
         for child in node.iter_child_nodes():
-            visit(child, node, top and isinstance(node, nodes.Output | nodes.Template))
+            # a value passed whole stays whole through filters that keep its elements
+            keeps = (isinstance(node, nodes.Output | nodes.Template)
+                     or (isinstance(node, nodes.Filter) and node.name in PASSTHROUGH_FILTERS
+                         and child is node.node))
+            visit(child, node, top and keeps)
 
     visit(tree, None, True)
     return out

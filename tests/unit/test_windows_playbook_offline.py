@@ -10,7 +10,8 @@ esms_baseline.run passes them. Facts: what the preflight play's gather gives a W
 
 Before the fixes of issue 12 this failed with 34 become findings (sudo on every task of plays
 2 and 3), 2 module + 8 POSIX findings (Record play: ansible.builtin.file/copy on /etc with
-owner root) and 5 depth findings (Administrators members, firewall profiles).
+owner root), 5 depth findings (Administrators members, firewall profiles) and, with the
+diff check added later, 7 changing win_powershell tasks without a diff.
 """
 
 from __future__ import annotations
@@ -138,6 +139,12 @@ BAD_PLAYBOOK = """
         name: Administrators
         members: "{{ bad_read.output[0].members | map(attribute='sid') | list }}"
         state: present
+    - name: Bad | Pass the nested structure whole, through a filter that keeps it
+      ansible.windows.win_powershell:
+        parameters:
+          Members: "{{ bad_read.output[0].members | list }}"
+        script: "param($Members) $Ansible.Changed = $false"
+      changed_when: false
     - name: Bad | A change without a diff
       ansible.windows.win_powershell:
         script: "$Ansible.Changed = $true"
@@ -162,6 +169,7 @@ def test_audit_catches_each_class_of_defect(tmp_path: Path) -> None:
     assert {"owner", "group", "mode", "path"} <= {
         d.split("POSIX ")[1].split(" ")[1].split("=")[0] for d in by_check["posix"]}
     assert any("bad_read.output[0].members" in d and "depth >= 3" in d for d in by_check["depth"])
+    assert len(by_check["depth"]) == 2, by_check["depth"]  # map(attribute=) and | list passed whole
     assert len(by_check["diff"]) == 1
     assert not any("/tmp/x" in d for ds in by_check.values() for d in ds)
 
