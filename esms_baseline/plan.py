@@ -369,7 +369,11 @@ def _platform_vars(platform: str, variables: dict[str, Any]) -> dict[str, Any]:
     # backup.paths mixes platforms (/srv/... and C:\...): each host gets those of its own
     paths = [str(x) for x in variables.get("esms_backup_paths", [])]
     if platform != "windows":
-        return {**variables, "esms_backup_paths": [x for x in paths if x.startswith("/")]}
+        posix = [x for x in paths if x.startswith("/")]
+        if variables.get("esms_backup_enabled") and paths and not posix:
+            raise PlanError(f"ESMS-BAK-01: backup.paths {paths} has no Debian path (/...) for a "
+                            "Debian host the profile backs up")
+        return {**variables, "esms_backup_paths": posix}
     variables = {**variables, "esms_backup_paths": [x for x in paths if not x.startswith("/")]}
     from esms_baseline.windows.desired import DesiredStateError, render_desired_state
 

@@ -231,3 +231,22 @@ def test_windows_backup_paths_repository_and_sftp_command() -> None:
     with pytest.raises(DesiredStateError, match="Windows paths"):
         windows_backup(base | {"esms_backup_paths": ["C:\\Data\nC:\\Users"],
                                "esms_backup_repository": "s3:x/y"})
+
+
+def test_each_platform_needs_its_own_backup_paths(tmp_path: Path) -> None:
+    """backup.paths mixes platforms; a backed-up host without a path of its platform is
+    refused at plan time (with the control and the section named), never silently empty."""
+    from esms_baseline.errors import EsmsError
+
+    text = (DATA / "site-windows.yml").read_text(encoding="utf-8")
+    only_windows = text.replace("paths: [/srv/partage, 'C:\\Users\\Public\\Documents', 'D:\\Partages']",
+                                "paths: ['D:\\Partages']")
+    assert only_windows != text
+    (tmp_path / "site.yml").write_text(only_windows, encoding="utf-8")
+    with pytest.raises(EsmsError, match="no Debian path"):
+        build_plan(load_profile(tmp_path / "site.yml"))
+    only_debian = text.replace("paths: [/srv/partage, 'C:\\Users\\Public\\Documents', 'D:\\Partages']",
+                               "paths: [/srv/partage]")
+    (tmp_path / "site.yml").write_text(only_debian, encoding="utf-8")
+    with pytest.raises(EsmsError, match="needs Windows paths"):
+        build_plan(load_profile(tmp_path / "site.yml"))
