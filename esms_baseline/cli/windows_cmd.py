@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,32 @@ from esms_baseline.plan import _ansible_inventory_list, build_plan
 from esms_baseline.profile import load_profile
 from esms_baseline.windows.connection import WinRMConfigError, settings_from_hostvars
 from esms_baseline.windows.desired import desired_state
-from esms_baseline.windows.probe import render_table, run_probe
+from esms_baseline.windows.probe import Setting, render_table, run_probe
+
+#: Controls whose state is more than single registry/policy values: the probe shows their
+#: current state as the conformance rule reads it (accounts, firewall rules, antivirus, backups).
+CONTROL_ROWS = ("ESMS-ACC-01", "ESMS-ACC-02", "ESMS-ACC-03", "ESMS-ACC-04", "ESMS-ACC-05",
+                "ESMS-FW-02", "ESMS-FW-03", "ESMS-AV-01", "ESMS-AV-02", "ESMS-BAK-01")
+
+
+def control_settings(facts: Mapping[str, Any], variables: Mapping[str, Any]) -> list[Setting]:
+    """One row per control of CONTROL_ROWS: what the rule finds now and what it expects."""
+    from esms_baseline.conformance.rules import RULES, FactsUnavailable
+
+    rows = []
+    for cid in CONTROL_ROWS:
+        try:
+            o = RULES["windows"][cid](facts, variables)
+        except FactsUnavailable as exc:
+            rows.append(Setting(cid, "(not readable)", str(exc), "", False))
+            continue
+        if o.passed is None:
+            continue
+        rows.append(Setting(cid, o.message if not o.passed else "as the profile asks",
+                            json.dumps(o.found, ensure_ascii=False, default=str),
+                            json.dumps(o.expected, ensure_ascii=False, default=str),
+                            o.passed is False))
+    return rows
 
 
 def register(sub: Any) -> None:
@@ -55,7 +81,8 @@ def run_probe_cmd(args: argparse.Namespace) -> int:
     except WinRMConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    report = run_probe(h.name, settings, desired_state(h.vars))
+    report = run_probe(h.name, settings, desired_state(h.vars),
+                       extra=lambda facts: control_settings(facts, h.vars))
     if args.json:
         json.dump(report.to_dict(), sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")

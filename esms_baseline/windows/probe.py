@@ -272,9 +272,16 @@ def current_settings(facts: Mapping[str, Any], desired: WindowsDesiredState) -> 
     return out
 
 
+#: Rows for what is not a single value (accounts, firewall rules, antivirus, backups), from
+#: the collector's facts: given by the caller (the CLI passes the conformance rules, a higher
+#: layer this module does not import).
+ExtraSettings = Callable[[Mapping[str, Any]], list[Setting]]
+
+
 def assess(host: str, settings: WinRMSettings, probe: Mapping[str, Any],
            facts: Mapping[str, Any] | None, desired: WindowsDesiredState,
-           has_module: Callable[[str], bool] | None = None) -> ProbeReport:
+           has_module: Callable[[str], bool] | None = None,
+           extra: ExtraSettings | None = None) -> ProbeReport:
     report = ProbeReport(host=host)
     report.checks += client_checks(settings, has_module)
     report.checks.append(Check("winrm-connection", "ok", "connected and authenticated"))
@@ -286,11 +293,13 @@ def assess(host: str, settings: WinRMSettings, probe: Mapping[str, Any],
         for name, message in (facts.get("errors") or {}).items():
             report.checks.append(Check(f"collect-{name}", "warn", f"{name}: {message}"))
         report.settings = current_settings(facts, desired)
+        if extra is not None:
+            report.settings += extra(facts)
     return report
 
 
 def run_probe(name: str, settings: WinRMSettings, desired: WindowsDesiredState,
-              host: Any | None = None) -> ProbeReport:
+              host: Any | None = None, extra: ExtraSettings | None = None) -> ProbeReport:
     """Probe one host over WinRM (``host``: a testinfra Host, for tests)."""
     from esms_baseline.windows.collect import (
         WindowsCollectionError,
@@ -321,7 +330,7 @@ def run_probe(name: str, settings: WinRMSettings, desired: WindowsDesiredState,
         facts = run_collector(settings, h)
     except (WindowsCollectionError, WindowsUnreachable):
         facts = None
-    return assess(name, settings, probe, facts, desired)
+    return assess(name, settings, probe, facts, desired, extra=extra)
 
 
 def render_table(report: ProbeReport) -> str:

@@ -182,3 +182,18 @@ def test_scripts_have_no_here_strings_so_comment_lines_can_be_stripped() -> None
     for path in (PROBE_SCRIPT, COLLECTOR):
         text = path.read_text(encoding="utf-8")
         assert not re.search(r"@['\"]\s*$", text, re.MULTILINE), path
+
+
+def test_probe_rows_for_accounts_rules_antivirus_backups_from_the_rules() -> None:
+    """The CLI adds one row per account/firewall-rule/antivirus/backup control, as the
+    conformance rule reads the facts (a fresh PC: changes; a hardened one: none)."""
+    from esms_baseline.cli.windows_cmd import CONTROL_ROWS, control_settings
+
+    fresh = assess("pc-soins-rdc", SAFE, probe("probe-ready-fr.json"), fresh_facts(VARS), DESIRED,
+                   extra=lambda f: control_settings(f, VARS))
+    rows = {s.control: s for s in fresh.settings if s.control in CONTROL_ROWS}
+    assert rows["ESMS-ACC-02"].would_change and "accueil" in rows["ESMS-ACC-02"].setting
+    assert rows["ESMS-FW-03"].would_change and rows["ESMS-BAK-01"].would_change
+    hardened = control_settings(hardened_facts(VARS), VARS)
+    assert [r for r in hardened if r.would_change] == []
+    assert {r.control for r in hardened} == set(CONTROL_ROWS)
