@@ -21,6 +21,8 @@
 #   and the servicing stack's ...\Component Based Servicing\RebootPending key.
 # - WinRM listeners: Get-ChildItem WSMan:\localhost\Listener (Transport, Port, CertificateThumbprint)
 #   https://learn.microsoft.com/en-us/windows/win32/winrm/installation-and-configuration-for-windows-remote-management
+#   and the listener certificate's expiry from the Cert: drive (X509Certificate2.NotAfter)
+#   https://learn.microsoft.com/en-us/powershell/module/microsoft.powershell.security/about/about_certificate_provider
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
 $out = [ordered]@{ probe = 1 }
@@ -61,9 +63,12 @@ Read-Section 'reboot' {
 Read-Section 'winrm' {
     , @(Get-ChildItem -Path WSMan:\localhost\Listener | ForEach-Object {
         $keys = @($_.Keys)
+        $thumb = [string](Get-Item -Path ($_.PSPath + '\CertificateThumbprint')).Value
+        $cert = if ($thumb) { Get-Item -LiteralPath ('Cert:\LocalMachine\My\' + $thumb.Trim()) -ErrorAction SilentlyContinue }
         [ordered]@{ keys = $keys
                     port = [string](Get-Item -Path ($_.PSPath + '\Port')).Value
-                    thumbprint = [string](Get-Item -Path ($_.PSPath + '\CertificateThumbprint')).Value }
+                    thumbprint = $thumb
+                    not_after = if ($cert) { $cert.NotAfter.ToUniversalTime().ToString('o') } else { $null } }
     })
 }
 $out['errors'] = $errors

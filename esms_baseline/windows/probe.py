@@ -17,6 +17,7 @@ written from the documented formats (tests/data/windows/probe-*.json: NOT captur
 from __future__ import annotations
 
 import base64
+import datetime as _dt
 import importlib.util
 import json
 from collections.abc import Callable, Mapping
@@ -136,7 +137,8 @@ def _version(text: str) -> tuple[int, ...]:
         return (0,)
 
 
-def host_checks(p: Mapping[str, Any], desired: WindowsDesiredState) -> list[Check]:
+def host_checks(p: Mapping[str, Any], desired: WindowsDesiredState,
+                now: _dt.datetime | None = None) -> list[Check]:
     checks: list[Check] = []
     errors = p.get("errors") or {}
     for name, message in errors.items():
@@ -215,7 +217,24 @@ def host_checks(p: Mapping[str, Any], desired: WindowsDesiredState) -> list[Chec
                             "listener is also configured: remove it once HTTPS works"))
     elif https:
         checks.append(Check("winrm-listeners", "ok", f"HTTPS listener on {https[0].get('port')}"))
+    for x in https:
+        expiry = _date(x.get("not_after"))
+        if expiry is not None and now is not None and (expiry - now).days < CERT_WARN_DAYS:
+            checks.append(Check("winrm-certificate", "warn",
+                                f"the HTTPS listener's certificate expires on {expiry.date()}: "
+                                "renew it, or WinRM (and every run) stops working"))
     return checks
+
+
+#: Warn when the WinRM certificate expires within this many days.
+CERT_WARN_DAYS = 30
+
+
+def _date(text: Any) -> _dt.datetime | None:
+    try:
+        return parse.parse_ps_datetime(text)
+    except parse.ParseError:
+        return None
 
 
 # ----------------------------------------------------------------------------- current values
@@ -285,7 +304,7 @@ def assess(host: str, settings: WinRMSettings, probe: Mapping[str, Any],
     report = ProbeReport(host=host)
     report.checks += client_checks(settings, has_module)
     report.checks.append(Check("winrm-connection", "ok", "connected and authenticated"))
-    report.checks += host_checks(probe, desired)
+    report.checks += host_checks(probe, desired, _dt.datetime.now(_dt.UTC))
     if facts is None:
         report.checks.append(Check("current-values", "warn", "the collector did not run: "
                                    "current values unknown"))

@@ -197,3 +197,14 @@ def test_probe_rows_for_accounts_rules_antivirus_backups_from_the_rules() -> Non
     hardened = control_settings(hardened_facts(VARS), VARS)
     assert [r for r in hardened if r.would_change] == []
     assert {r.control for r in hardened} == set(CONTROL_ROWS)
+
+
+def test_listener_certificate_close_to_expiry_is_a_warning() -> None:
+    import datetime as dt
+
+    from esms_baseline.windows.probe import host_checks
+
+    now = dt.datetime(2026, 11, 30, tzinfo=dt.UTC)
+    checks = {c.name: c for c in host_checks(probe("probe-blocked-en.json"), DESIRED, now)}
+    assert checks["winrm-certificate"].status == "warn" and "2026-12-05" in checks["winrm-certificate"].detail
+    assert "winrm-certificate" not in {c.name for c in host_checks(probe("probe-ready-fr.json"), DESIRED, now)}
