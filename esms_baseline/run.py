@@ -146,12 +146,19 @@ def apply(
     vault_password_file: Path | None = None,
     progress: Callable[[Progress], None] | None = None,
     extravars: Mapping[str, Any] | None = None,
+    trust_on_first_use: bool = False,
+    state_dir: Path | None = None,
 ) -> ApplyResult:
     """Apply the plan's hosts with ansible-runner and return what happened, per host and control.
 
     ``controls`` restricts the run to those control ids (Ansible tags; the pre-flight lockout
     checks always run). ``check_mode`` with ``diff`` is a dry run that says what would change.
     ``extravars`` is for tests only (e.g. forcing a firewall ruleset).
+
+    Host keys (docs/host-keys.md): each SSH host is first verified against the site's
+    known_hosts (``state_dir``/known_hosts/<site>) and the inventory's own; a host whose key
+    is unknown (unless ``trust_on_first_use``) or changed is left out of the run, before any
+    secret exists, and reported unreachable with the reason.
     """
     import ansible_runner
 
@@ -166,6 +173,10 @@ def apply(
     os.chmod(private, 0o700)
     site_inventory = plan.write_inventory(private / "inventory")
     inventories = [str(p) for p in plan.inventory_sources] + [str(site_inventory)]
+    refused, keys_inventory = _verify_host_keys(plan, site_inventory, state_dir, trust_on_first_use)
+    if keys_inventory is not None:
+        inventories.append(str(keys_inventory))
+    run_hosts = [n for n in plan.host_names if n not in refused]
 
     collector = _Collector()
     for h in plan.hosts:
@@ -203,11 +214,14 @@ def apply(
     if controls:
         tags = ",".join(list(controls) + ["always"])
 
+    if not run_hosts:
+        return _refused_result(plan, refused, started, private, check_mode)
     with _secret_material(plan, vault_password_file) as secret_args:
         cmdline += secret_args
         envvars = {
             "ANSIBLE_ROLES_PATH": str(roles_dir()),
-            "ANSIBLE_HOST_KEY_CHECKING": "False",
+            # every SSH host carries its verified known_hosts in ansible_ssh_args
+            "ANSIBLE_HOST_KEY_CHECKING": "True",
             "ANSIBLE_RETRY_FILES_ENABLED": "False",
             "ANSIBLE_NOCOLOR": "True",
             "ANSIBLE_DISPLAY_SKIPPED_HOSTS": "False",
@@ -220,7 +234,7 @@ def apply(
             private_data_dir=str(private),
             playbook=str(playbooks_dir() / "site.yml"),
             inventory=inventories,
-            limit=",".join(plan.host_names),
+            limit=",".join(run_hosts),
             tags=tags,
             forks=forks,
             cmdline=" ".join(_quote(a) for a in cmdline),
@@ -242,6 +256,9 @@ def apply(
     stats: Mapping[str, Any] = runner.stats or {}
     results = []
     for h in plan.hosts:
+        if h.name in refused:
+            results.append(HostApply(host=h.name, unreachable=True, errors=(refused[h.name],)))
+            continue
         c = collector.hosts.get(h.name, {})
         unreachable = bool(c.get("unreachable")) or h.name in (stats.get("dark") or {})
         results.append(
@@ -261,6 +278,46 @@ def apply(
         finished=finished,
         status=str(runner.status),
         hosts=tuple(results),
+        artifacts_dir=str(private / "artifacts" / "run"),
+        check_mode=check_mode,
+        excepted={h.name: tuple(sorted(h.excepted)) for h in plan.hosts if h.excepted},
+    )
+
+
+def _verify_host_keys(
+    plan: Plan, site_inventory: Path, state_dir: Path | None, trust_on_first_use: bool
+) -> tuple[dict[str, str], Path | None]:
+    """Verify the host keys of the plan's SSH hosts. Returns the refused hosts (name ->
+    message) and an inventory that gives each verified host its enforced ``ansible_ssh_args``."""
+    from esms_baseline import hostkeys
+
+    site_file = hostkeys.site_known_hosts(plan.profile.site.name, state_dir)
+    endpoints = hostkeys.inventory_endpoints(
+        [*plan.inventory_sources, site_inventory], plan.host_names, site_file)
+    checks = hostkeys.verify_all(list(endpoints.values()), trust_on_first_use=trust_on_first_use)
+    refused = {n: c.message for n, c in checks.items() if c.status is not hostkeys.KeyStatus.VERIFIED}
+    verified = {n: ep for n, ep in endpoints.items() if n not in refused}
+    if not verified:
+        return refused, None
+    doc = {"all": {"hosts": {n: {"ansible_ssh_args": hostkeys.ansible_ssh_args(ep)}
+                             for n, ep in verified.items()}}}
+    path = site_inventory.parent / "esms-hostkeys.yml"
+    path.write_text("# Written by esms-baseline: verified host keys (docs/host-keys.md).\n"
+                    + yaml.safe_dump(doc, sort_keys=True), encoding="utf-8")
+    return refused, path
+
+
+def _refused_result(
+    plan: Plan, refused: Mapping[str, str], started: _dt.datetime, private: Path, check_mode: bool
+) -> ApplyResult:
+    """The result of a run where no host could be verified: nothing was started."""
+    return ApplyResult(
+        site=plan.profile.site.name,
+        started=started,
+        finished=_dt.datetime.now(_dt.UTC),
+        status="refused",
+        hosts=tuple(HostApply(host=h.name, unreachable=True, errors=(refused.get(h.name, ""),))
+                    for h in plan.hosts),
         artifacts_dir=str(private / "artifacts" / "run"),
         check_mode=check_mode,
         excepted={h.name: tuple(sorted(h.excepted)) for h in plan.hosts if h.excepted},
