@@ -64,8 +64,8 @@ def _trust(lab: Lab, *extra: str) -> int:
 
 def _real_fingerprints(lab: Lab) -> set[str]:
     """SHA256 fingerprints of the host's keys, read on the host itself (ssh-keygen there)."""
-    out = nsenter_run(lab, HOST, ["sh", "-c", "for f in /etc/ssh/ssh_host_*_key.pub; do "
-                                              "ssh-keygen -l -E sha256 -f $f; done"]).stdout
+    out = nsenter_run(lab, HOST, ["sh", "-c", ("for f in /etc/ssh/ssh_host_*_key.pub; do "
+                                              "ssh-keygen -l -E sha256 -f $f; done")]).stdout
     return {line.split()[1] for line in out.splitlines()}
 
 
@@ -108,8 +108,8 @@ def test_changed_key_stops_the_host_before_anything(keylab: Lab, tmp_path: Path,
     keys_inventory = Path(first.artifacts_dir).parents[1] / "inventory" / "esms-hostkeys.yml"
     assert keys_inventory.is_file()
 
-    nsenter_run(keylab, HOST, ["sh", "-c", "rm -f /etc/ssh/ssh_host_*key* && ssh-keygen -A "
-                                           "&& systemctl restart ssh"])
+    nsenter_run(keylab, HOST, ["sh", "-c", ("rm -f /etc/ssh/ssh_host_*key* && ssh-keygen -A "
+                                           "&& systemctl restart ssh")])
     nsenter_run(keylab, HOST, ["userdel", "-r", "mdupont"], check=False)
     before = digest(host_state(keylab, HOST))
 
