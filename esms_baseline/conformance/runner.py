@@ -162,7 +162,7 @@ def verify_host_keys(
         endpoints.update(hostkeys.inventory_endpoints([Path(inv)], names, site_file))
     checks = hostkeys.verify_all(list(endpoints.values()), trust_on_first_use=trust_on_first_use)
     refused = {n: c.message for n, c in checks.items()
-               if c.status is not hostkeys.KeyStatus.VERIFIED}
+               if c.status in (hostkeys.KeyStatus.UNKNOWN, hostkeys.KeyStatus.CHANGED)}
     targets = tuple(
         replace(t, ssh_options=hostkeys.shell_options(endpoints[t.name]))
         if t.name in endpoints and t.name not in refused else t
