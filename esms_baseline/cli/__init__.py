@@ -68,6 +68,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INCOMPLETE
+    except Exception:  # noqa: BLE001 - an internal error: never exit 1 ("known failures")
+        import traceback
+
+        traceback.print_exc()
+        print("internal error (a bug of esms-baseline): the run is incomplete", file=sys.stderr)
+        return EXIT_INCOMPLETE
     return status
 
 
