@@ -106,8 +106,8 @@ def check(
             results[(host, cid)] = ControlResult(host, cid, Verdict.ERROR,
                                                  message="no conformance rule for this control")
 
-    plan, refused = verify_host_keys(plan, trust_on_first_use=trust_on_first_use,
-                                     state_dir=state_dir)
+    plan, refused, endpoints = verify_host_keys(plan, trust_on_first_use=trust_on_first_use,
+                                                state_dir=state_dir)
     for host, cid in rows:
         if host in refused and (host, cid) not in results:
             results[(host, cid)] = ControlResult(host, cid, Verdict.UNREACHABLE,
@@ -116,7 +116,7 @@ def check(
     if to_run:
         out = _run_suite(plan, sorted({c for _, c in to_run}), forks, junit_xml, facts_dir)
         details.update(out["details"])
-        for r in out["results"]:
+        for r in _explain_key_failures(out["results"], endpoints):
             results.setdefault((r.host, r.control), r)
         why = out["details"].get("pytest_output_tail") or "the test run stopped early"
         for key in to_run:
@@ -140,9 +140,13 @@ def check(
 
 def verify_host_keys(
     plan: CheckPlan, *, trust_on_first_use: bool = False, state_dir: Path | None = None
-) -> tuple[CheckPlan, dict[str, str]]:
-    """Verify the host keys of the plan's SSH hosts (``ansible://`` URLs). Returns the plan
-    whose verified targets carry their enforced ssh options, and the refused hosts."""
+) -> tuple[CheckPlan, dict[str, str], dict[str, Any]]:
+    """Give the plan's SSH hosts (``ansible://`` URLs) the options that make ssh verify their
+    keys (docs/host-keys.md). A check sends no secret, so the hosts are not probed first (no
+    extra connection): ssh itself refuses an unknown or changed key, and the reason is
+    explained afterwards (:func:`_explain_key_failures`). With ``trust_on_first_use`` they
+    are probed first and unknown keys recorded. Returns the plan, the refused hosts (name ->
+    message) and the endpoints."""
     from dataclasses import replace
     from urllib.parse import parse_qs, urlparse
 
@@ -155,20 +159,44 @@ def verify_host_keys(
         if url.scheme == "ansible" and inv and t.platform in SUPPORTED_PLATFORMS:
             by_inventory.setdefault(inv, []).append(t.name)
     if not by_inventory:
-        return plan, {}
+        return plan, {}, {}
     site_file = hostkeys.site_known_hosts(plan.site_name, state_dir)
     endpoints: dict[str, hostkeys.Endpoint] = {}
     for inv, names in by_inventory.items():
         endpoints.update(hostkeys.inventory_endpoints([Path(inv)], names, site_file))
-    checks = hostkeys.verify_all(list(endpoints.values()), trust_on_first_use=trust_on_first_use)
-    refused = {n: c.message for n, c in checks.items()
-               if c.status in (hostkeys.KeyStatus.UNKNOWN, hostkeys.KeyStatus.CHANGED)}
+    refused: dict[str, str] = {}
+    if trust_on_first_use:
+        checks = hostkeys.verify_all(list(endpoints.values()), trust_on_first_use=True)
+        refused = {n: c.message for n, c in checks.items()
+                   if c.status in (hostkeys.KeyStatus.UNKNOWN, hostkeys.KeyStatus.CHANGED)}
     targets = tuple(
         replace(t, ssh_options=hostkeys.shell_options(endpoints[t.name]))
-        if t.name in endpoints and t.name not in refused else t
+        if t.name in endpoints else t
         for t in plan.hosts
     )
-    return replace(plan, hosts=targets), refused
+    return replace(plan, hosts=targets), refused, dict(endpoints)
+
+
+def _explain_key_failures(results: Sequence[ControlResult],
+                          endpoints: dict[str, Any]) -> list[ControlResult]:
+    """Unreachable rows whose ssh refused the host key get the reason (unknown or changed
+    key, and what to do), found by probing that host once."""
+    from dataclasses import replace
+
+    from esms_baseline import hostkeys
+
+    marks = ("Host key verification failed", "HOST IDENTIFICATION HAS CHANGED",
+             "host key is known")
+    explained: dict[str, str] = {}
+    out = []
+    for r in results:
+        if (r.verdict is Verdict.UNREACHABLE and r.host in endpoints
+                and any(m in r.message for m in marks)):
+            if r.host not in explained:
+                explained[r.host] = hostkeys.verify(endpoints[r.host]).message or r.message
+            r = replace(r, message=explained[r.host])
+        out.append(r)
+    return out
 
 
 def _run_suite(

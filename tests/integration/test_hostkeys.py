@@ -49,9 +49,9 @@ def _apply(lab: Lab, tmp: Path, **kw: object):  # type: ignore[no-untyped-def]
         return apply(plan, controls=CONTROLS, artifacts_dir=tmp, forks=1, **kw)  # type: ignore[arg-type]
 
 
-def _check(lab: Lab):  # type: ignore[no-untyped-def]
+def _check(lab: Lab, **kw: bool):  # type: ignore[no-untyped-def]
     plan = build_check_plan(load_profile(EXAMPLE), lab.inventory_path, HOST)
-    return check(plan, controls=CONTROLS)
+    return check(plan, controls=CONTROLS, **kw)
 
 
 def _has_user(lab: Lab, login: str) -> bool:
@@ -85,12 +85,20 @@ def test_unknown_key_refused_then_trusted(keylab: Lab, tmp_path: Path,
     assert {r.verdict for r in checked.results} == {Verdict.UNREACHABLE}
     assert "not known yet" in checked.results[0].message
 
+    # --trust-on-first-use records the key of a host seen for the first time
+    site_file = Path(os.environ["ESMS_STATE_DIR"]) / "known_hosts" / "ehpad-les-tilleuls"
+    tofu = _check(keylab, trust_on_first_use=True)
+    assert Verdict.UNREACHABLE not in {r.verdict for r in tofu.results}
+    recorded = {ln.split()[2] for ln in site_file.read_text().splitlines()}
+    real = nsenter_run(keylab, HOST, ["sh", "-c", "cat /etc/ssh/ssh_host_*_key.pub"]).stdout
+    assert recorded and recorded <= {ln.split()[1] for ln in real.splitlines()}
+    site_file.unlink()  # back to first contact, for the trust command
+
     capsys.readouterr()
     assert _trust(keylab, "--yes") == 0
     out = capsys.readouterr().out
     shown = {w for w in out.split() if w.startswith("SHA256:")}
     assert shown and shown == _real_fingerprints(keylab), out  # what the host itself says
-    site_file = Path(os.environ["ESMS_STATE_DIR"]) / "known_hosts" / "ehpad-les-tilleuls"
     assert site_file.stat().st_mode & 0o777 == 0o600
     assert _trust(keylab, "--yes") == 0 and "already known" in capsys.readouterr().out
 
@@ -120,9 +128,10 @@ def test_changed_key_stops_the_host_before_anything(keylab: Lab, tmp_path: Path,
     assert not _has_user(keylab, "mdupont")
     assert digest(host_state(keylab, HOST)) == before
 
-    checked = _check(keylab)
-    assert {r.verdict for r in checked.results} == {Verdict.UNREACHABLE}
-    assert "CHANGED" in checked.results[0].message
+    for tofu in (False, True):  # trust on first use never accepts a CHANGED key
+        checked = _check(keylab, trust_on_first_use=tofu)
+        assert {r.verdict for r in checked.results} == {Verdict.UNREACHABLE}
+        assert "CHANGED" in checked.results[0].message
 
     # second layer: Ansible itself, with the options a run gives a verified host, refuses it
     ansible = Path(os.environ.get("VIRTUAL_ENV", "")) / "bin" / "ansible"
