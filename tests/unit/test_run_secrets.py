@@ -115,6 +115,7 @@ def test_leftovers_of_a_killed_run_are_removed_by_the_next(
         "from esms_baseline.run import _secret_material\n"
         f"plan = build_plan(load_profile({str(EXAMPLE)!r}), inventory=Path({str(inventory)!r}), "
         "limit='lab-01')\n"
+        "print(os.getpid(), flush=True)\n"
         "with _secret_material(plan, None):\n"
         "    os.kill(os.getpid(), signal.SIGKILL)\n"
     )
@@ -123,7 +124,7 @@ def test_leftovers_of_a_killed_run_are_removed_by_the_next(
     assert proc.returncode == -9, proc.stderr
     left = [*tmpdir.glob(f"{SECRETS_PREFIX}*"),
             *Path(_key_base_dir() or str(tmpdir)).glob(f"{KEY_PREFIX}*")]
-    killed = [d for d in left if not d.name.split("-")[2] == str(os.getpid())]
+    killed = [d for d in left if d.name.split("-")[2] == proc.stdout.strip()]
     assert len(killed) >= 2  # ciphertext and key folders of the killed run
     live = tmpdir / f"{SECRETS_PREFIX}{os.getppid()}-live"
     live.mkdir()
