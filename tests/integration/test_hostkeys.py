@@ -21,7 +21,7 @@ from esms_baseline.lab import Lab, nsenter_run
 from esms_baseline.lab.sshconf import KNOWN_HOSTS_DIR
 from esms_baseline.plan import build_check_plan, build_plan
 from esms_baseline.profile import load_profile
-from esms_baseline.results import Verdict
+from esms_baseline.results import CheckResult, Verdict
 from esms_baseline.run import apply
 from tests.conftest import random_secrets_in_env, running_lab
 from tests.integration.conftest import digest, host_state
@@ -35,27 +35,28 @@ CONTROLS = ["ESMS-ACC-01"]  # creates the users, with their initial passwords (s
 
 @pytest.fixture(scope="module")
 def keylab() -> Iterator[Lab]:
-    with running_lab("hostkeys", 1) as lab:
+    """lab-01 plays the host under test; lab-02 (its key known) shows the others go on."""
+    with running_lab("hostkeys", 2) as lab:
         # a real site seen for the first time: the lab's own record of the key is emptied
         (lab.state_dir / KNOWN_HOSTS_DIR / HOST).write_text("")
         yield lab
 
 
-def _apply(lab: Lab, tmp: Path, **kw: object):  # type: ignore[no-untyped-def]
+def _apply(lab: Lab, tmp: Path, limit: str = HOST, **kw: object):  # type: ignore[no-untyped-def]
     profile = load_profile(EXAMPLE)
-    plan = build_plan(profile, inventory=lab.inventory_path, limit=HOST)
+    plan = build_plan(profile, inventory=lab.inventory_path, limit=limit)
     names = sorted(plan.secret_env.values())
     with random_secrets_in_env(names):
         return apply(plan, controls=CONTROLS, artifacts_dir=tmp, forks=1, **kw)  # type: ignore[arg-type]
 
 
-def _check(lab: Lab, **kw: bool):  # type: ignore[no-untyped-def]
+def _check(lab: Lab, trust_on_first_use: bool = False) -> CheckResult:
     plan = build_check_plan(load_profile(EXAMPLE), lab.inventory_path, HOST)
-    return check(plan, controls=CONTROLS, **kw)
+    return check(plan, controls=CONTROLS, trust_on_first_use=trust_on_first_use)
 
 
-def _has_user(lab: Lab, login: str) -> bool:
-    return nsenter_run(lab, HOST, ["getent", "passwd", login], check=False).returncode == 0
+def _has_user(lab: Lab, login: str, host: str = HOST) -> bool:
+    return nsenter_run(lab, host, ["getent", "passwd", login], check=False).returncode == 0
 
 
 def _trust(lab: Lab, *extra: str) -> int:
@@ -110,23 +111,28 @@ def test_unknown_key_refused_then_trusted(keylab: Lab, tmp_path: Path,
 
 def test_changed_key_stops_the_host_before_anything(keylab: Lab, tmp_path: Path,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from esms_baseline.run import _verify_host_keys
+
     assert _trust(keylab, "--yes") == 0
-    first = _apply(keylab, tmp_path)
-    assert first.exit_code == 0
-    keys_inventory = Path(first.artifacts_dir).parents[1] / "inventory" / "esms-hostkeys.yml"
-    assert keys_inventory.is_file()
+    # the inventory a run gives its verified hosts (enforced ssh options), for the 2nd layer
+    plan = build_plan(load_profile(EXAMPLE), inventory=keylab.inventory_path, limit=HOST)
+    refused, keys_inventory = _verify_host_keys(
+        plan, plan.write_inventory(tmp_path / "inv"), None, False)
+    assert refused == {} and keys_inventory is not None
 
     nsenter_run(keylab, HOST, ["sh", "-c", ("rm -f /etc/ssh/ssh_host_*key* && ssh-keygen -A "
-                                           "&& systemctl restart ssh")])
-    nsenter_run(keylab, HOST, ["userdel", "-r", "mdupont"], check=False)
+                                            "&& systemctl restart ssh")])
+    for host in ("lab-01", "lab-02"):
+        nsenter_run(keylab, host, ["userdel", "-r", "mdupont"], check=False)
     before = digest(host_state(keylab, HOST))
 
-    result = _apply(keylab, tmp_path)
+    result = _apply(keylab, tmp_path, limit="lab-01,lab-02")
     assert result.exit_code == 3
-    (h,) = result.hosts
-    assert h.unreachable and "CHANGED" in h.errors[0] and h.ok == 0 and h.changed == 0
+    h1, h2 = result.hosts
+    assert h1.unreachable and "CHANGED" in h1.errors[0] and h1.ok == 0 and h1.changed == 0
     assert not _has_user(keylab, "mdupont")
-    assert digest(host_state(keylab, HOST)) == before
+    assert digest(host_state(keylab, HOST)) == before  # nothing reached the changed host
+    assert not h2.unreachable and not h2.failed and _has_user(keylab, "mdupont", "lab-02")
 
     for tofu in (False, True):  # trust on first use never accepts a CHANGED key
         checked = _check(keylab, trust_on_first_use=tofu)
@@ -140,7 +146,7 @@ def test_changed_key_stops_the_host_before_anything(keylab: Lab, tmp_path: Path,
         [exe, HOST, "-m", "ping", "-i", str(keylab.inventory_path), "-i", str(keys_inventory),
          "-e", f"ansible_control_path_dir={tmp_path / 'acp'}"],  # no master of earlier runs
         capture_output=True, text=True, check=False,
-        env={**os.environ, "ANSIBLE_HOST_KEY_CHECKING": "True", "ANSIBLE_SSH_ARGS": ""},
+        env={**os.environ, "ANSIBLE_HOST_KEY_CHECKING": "False", "ANSIBLE_SSH_ARGS": ""},
     )
     assert proc.returncode != 0 and "Host key verification failed" in proc.stdout + proc.stderr
 
