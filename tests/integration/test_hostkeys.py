@@ -21,7 +21,7 @@ from esms_baseline.lab import Lab, nsenter_run
 from esms_baseline.lab.sshconf import KNOWN_HOSTS_DIR
 from esms_baseline.plan import build_check_plan, build_plan
 from esms_baseline.profile import load_profile
-from esms_baseline.results import CheckResult, Verdict
+from esms_baseline.results import CheckResult, TaskOutcome, Verdict
 from esms_baseline.run import apply
 from tests.conftest import random_secrets_in_env, running_lab
 from tests.integration.conftest import digest, host_state
@@ -47,7 +47,8 @@ def _apply(lab: Lab, tmp: Path, limit: str = HOST, **kw: object):  # type: ignor
     plan = build_plan(profile, inventory=lab.inventory_path, limit=limit)
     names = sorted(plan.secret_env.values())
     with random_secrets_in_env(names):
-        return apply(plan, controls=CONTROLS, artifacts_dir=tmp, forks=1, **kw)  # type: ignore[arg-type]
+        kw.setdefault("controls", CONTROLS)
+        return apply(plan, artifacts_dir=tmp, forks=1, **kw)  # type: ignore[arg-type]
 
 
 def _check(lab: Lab, trust_on_first_use: bool = False) -> CheckResult:
@@ -155,3 +156,29 @@ def test_changed_key_stops_the_host_before_anything(keylab: Lab, tmp_path: Path,
     assert "CHANGED" in capsys.readouterr().err
     assert _trust(keylab, "--yes", "--replace") == 0
     assert _apply(keylab, tmp_path).exit_code == 0 and _has_user(keylab, "mdupont")
+
+
+def test_backup_store_key_is_pinned_on_the_host(keylab: Lab, tmp_path: Path) -> None:
+    """backup.store_host_key ends up as the only accepted key of the store, with strict
+    checking, in root's ssh settings for the store (the store itself is not reachable here:
+    the backup control fails later, at the repository, which is not what is checked); a
+    hostile key (a second line) is refused by the role before anything is written."""
+    assert _trust(keylab, "--yes", "--replace") == 0
+    key = " ".join(nsenter_run(keylab, HOST, ["cat", "/etc/ssh/ssh_host_ed25519_key.pub"])
+                   .stdout.split()[:2])
+    store = {"esms_backup_repository": "sftp:tilleuls@store.esms-lab.invalid:/depots/t"}
+    nsenter_run(keylab, HOST, ["rm", "-f", "/etc/esms-baseline/backup-known-hosts"])
+    hostile = _apply(keylab, tmp_path, controls=["ESMS-BAK-01"],
+                     extravars={**store, "esms_backup_store_host_key": key + "\nevil ssh-rsa AAAA"})
+    assert hostile.hosts[0].controls.get("ESMS-BAK-01") is TaskOutcome.FAILED
+    assert any("one line" in e for e in hostile.hosts[0].errors), hostile.hosts[0].errors
+    assert nsenter_run(keylab, HOST, ["test", "-e", "/etc/esms-baseline/backup-known-hosts"],
+                       check=False).returncode != 0
+
+    _apply(keylab, tmp_path, controls=["ESMS-BAK-01"],
+           extravars={**store, "esms_backup_store_host_key": key})
+    known = nsenter_run(keylab, HOST, ["cat", "/etc/esms-baseline/backup-known-hosts"]).stdout
+    assert known == f"store.esms-lab.invalid {key}\n"
+    config = nsenter_run(keylab, HOST, ["cat", "/root/.ssh/config"]).stdout
+    assert "StrictHostKeyChecking yes" in config
+    assert "UserKnownHostsFile /etc/esms-baseline/backup-known-hosts" in config
