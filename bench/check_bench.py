@@ -78,7 +78,7 @@ def bench(count: int, repeat: int, forks: int, keep: bool) -> dict[str, Any]:
             cp = Path(tmp) / f"cp-{i}"  # a fresh ControlPath dir: every ping run is cold
             cp.mkdir()
             env = dict(os.environ, ANSIBLE_SSH_CONTROL_PATH_DIR=str(cp),
-                       ANSIBLE_HOST_KEY_CHECKING="false", ANSIBLE_STDOUT_CALLBACK="oneline")
+                       ANSIBLE_HOST_KEY_CHECKING="true", ANSIBLE_STDOUT_CALLBACK="oneline")
             runs.setdefault("ansible ping", []).append(timed(
                 [str(Path(sys.executable).parent / "ansible"), "all", "-i", str(inv),
                  "-m", "ping", "-f", str(forks)], env))

@@ -73,7 +73,47 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 
 class HistoryError(EsmsError):
-    """The history database cannot be opened, is newer than this tool, or has no such run."""
+    """The history database cannot be opened, is newer than this tool, is locked for too
+    long by another process, holds a corrupted row, or has no such run."""
+
+
+#: How long a writer waits for another process's lock before giving up (seconds).
+BUSY_TIMEOUT_SECONDS = 60.0
+
+
+@contextmanager
+def _guard(path: Path, what: str) -> Iterator[None]:
+    """Turn SQLite and decoding errors into a HistoryError that says what and where."""
+    try:
+        yield
+    except HistoryError:
+        raise
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise HistoryError(
+                f"the history {path} stayed locked by another process (a check or a nightly "
+                f"drift still writing?) for more than {BUSY_TIMEOUT_SECONDS:.0f} s while "
+                f"{what}: try again later") from exc
+        raise HistoryError(f"the history {path} cannot be used ({what}): {exc}") from exc
+    except sqlite3.DatabaseError as exc:
+        raise HistoryError(f"the history {path} is damaged ({what}): {exc}") from exc
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise HistoryError(
+            f"the history {path} holds a corrupted row ({what}): {type(exc).__name__}: "
+            f"{exc}; the file was edited or damaged outside esms-baseline") from exc
+
+
+def _create_private(path: Path) -> None:
+    """The history's folder (0700 when we create it) and file (0600, tightened if wider)."""
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, mode=0o700, exist_ok=True)
+        os.chmod(path.parent, 0o700)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        if os.fstat(fd).st_mode & 0o077:
+            os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
 
 
 def default_history_path() -> Path:
@@ -210,16 +250,20 @@ class History:
     def __init__(self, path: Path | None = None) -> None:
         self.path = Path(path) if path is not None else default_history_path()
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
+            _create_private(self.path)
+            self._conn = sqlite3.connect(self.path, isolation_level=None,
+                                         timeout=BUSY_TIMEOUT_SECONDS)
         except (OSError, sqlite3.Error) as exc:
             raise HistoryError(f"cannot open the history {self.path}: {exc}") from exc
-        self._conn.execute("PRAGMA foreign_keys = ON")
         try:
-            self.schema_version = migrate(self._conn)
-        except sqlite3.Error as exc:
+            with _guard(self.path, "opening it"):
+                # writers wait for each other (sqlite busy handler) instead of failing
+                self._conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
+                self._conn.execute("PRAGMA foreign_keys = ON")
+                self.schema_version = migrate(self._conn)
+        except HistoryError:
             self._conn.close()
-            raise HistoryError(f"cannot migrate the history {self.path}: {exc}") from exc
+            raise
 
     # -- lifetime ---------------------------------------------------------------------------
     def close(self) -> None:
@@ -244,34 +288,36 @@ class History:
     # -- writing ----------------------------------------------------------------------------
     def record(self, result: CheckResult, *, tool_version: str = __version__) -> int:
         """Store ``result``; return its run id (increasing with each record)."""
-        details = {k: v for k, v in result.details.items() if k != RUN_ID_KEY}
-        with self._transaction() as conn:
-            cur = conn.execute(
-                "INSERT INTO runs (site, started, finished, baseline_version, hosts, exit_code,"
-                " tool_version, details, counts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (result.site, result.started.isoformat(), result.finished.isoformat(),
-                 result.baseline_version, json.dumps(list(result.hosts)), result.exit_code,
-                 tool_version, _dump(details) or "{}", _dump(dict(result.counts())) or "{}"),
-            )
-            run_id = int(cur.lastrowid or 0)
-            conn.executemany(
-                "INSERT INTO results (run_id, seq, host, control, verdict, found, expected,"
-                " message) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [(run_id, i, r.host, r.control, r.verdict.value, _dump(r.found),
-                  _dump(r.expected), r.message or "") for i, r in enumerate(result.results)],
-            )
-        return run_id
+        with _guard(self.path, "recording a run"):
+            details = {k: v for k, v in result.details.items() if k != RUN_ID_KEY}
+            with self._transaction() as conn:
+                cur = conn.execute(
+                    "INSERT INTO runs (site, started, finished, baseline_version, hosts, exit_code,"
+                    " tool_version, details, counts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (result.site, result.started.isoformat(), result.finished.isoformat(),
+                     result.baseline_version, json.dumps(list(result.hosts)), result.exit_code,
+                     tool_version, _dump(details) or "{}", _dump(dict(result.counts())) or "{}"),
+                )
+                run_id = int(cur.lastrowid or 0)
+                conn.executemany(
+                    "INSERT INTO results (run_id, seq, host, control, verdict, found, expected,"
+                    " message) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [(run_id, i, r.host, r.control, r.verdict.value, _dump(r.found),
+                      _dump(r.expected), r.message or "") for i, r in enumerate(result.results)],
+                )
+            return run_id
 
     def delete_before(self, site: str, keep: int) -> int:
         """Keep only the ``keep`` latest runs of ``site``; return how many were removed."""
-        with self._transaction() as conn:
-            ids = [r[0] for r in conn.execute(
-                "SELECT id FROM runs WHERE site = ? ORDER BY id DESC LIMIT -1 OFFSET ?",
-                (site, keep))]
-            for run_id in ids:
-                conn.execute("DELETE FROM results WHERE run_id = ?", (run_id,))
-                conn.execute("DELETE FROM runs WHERE id = ?", (run_id,))
-        return len(ids)
+        with _guard(self.path, "removing old runs"):
+            with self._transaction() as conn:
+                ids = [r[0] for r in conn.execute(
+                    "SELECT id FROM runs WHERE site = ? ORDER BY id DESC LIMIT -1 OFFSET ?",
+                    (site, keep))]
+                for run_id in ids:
+                    conn.execute("DELETE FROM results WHERE run_id = ?", (run_id,))
+                    conn.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+            return len(ids)
 
     # -- reading ----------------------------------------------------------------------------
     _RUN_COLUMNS = ("id, site, started, finished, baseline_version, tool_version, hosts,"
@@ -286,52 +332,58 @@ class History:
 
     def sites(self) -> list[str]:
         """Every site with at least one recorded run, sorted."""
-        return [r[0] for r in self._conn.execute("SELECT DISTINCT site FROM runs ORDER BY site")]
+        with _guard(self.path, "listing sites"):
+            return [r[0] for r in self._conn.execute("SELECT DISTINCT site FROM runs ORDER BY site")]
 
     def runs(self, site: str, limit: int | None = 20) -> list[RunSummary]:
         """The latest ``limit`` runs of ``site`` (all if None), newest first."""
-        rows = self._conn.execute(
-            f"SELECT {self._RUN_COLUMNS} FROM runs WHERE site = ? ORDER BY id DESC LIMIT ?",
-            (site, -1 if limit is None else int(limit)))
-        return [self._summary(r) for r in rows]
+        with _guard(self.path, "listing runs"):
+            rows = self._conn.execute(
+                f"SELECT {self._RUN_COLUMNS} FROM runs WHERE site = ? ORDER BY id DESC LIMIT ?",
+                (site, -1 if limit is None else int(limit)))
+            return [self._summary(r) for r in rows]
 
     def get(self, run_id: int) -> CheckResult:
         """The run ``run_id``, rebuilt; :class:`HistoryError` if there is none."""
-        row = self._conn.execute(
-            "SELECT id, site, started, finished, baseline_version, hosts, details FROM runs"
-            " WHERE id = ?", (int(run_id),)).fetchone()
-        if row is None:
-            raise HistoryError(f"no run {run_id} in the history {self.path}")
-        results = tuple(
-            ControlResult(host=r[0], control=r[1], verdict=Verdict(r[2]), found=_load(r[3]),
-                          expected=_load(r[4]), message=r[5])
-            for r in self._conn.execute(
-                "SELECT host, control, verdict, found, expected, message FROM results"
-                " WHERE run_id = ? ORDER BY seq", (int(run_id),))
-        )
-        details = dict(json.loads(row[6]) or {})
-        details[RUN_ID_KEY] = int(row[0])
-        return CheckResult(site=row[1], started=_time(row[2]), finished=_time(row[3]),
-                           results=results, baseline_version=row[4],
-                           hosts=tuple(json.loads(row[5])), details=details)
+        with _guard(self.path, "reading a run"):
+            row = self._conn.execute(
+                "SELECT id, site, started, finished, baseline_version, hosts, details FROM runs"
+                " WHERE id = ?", (int(run_id),)).fetchone()
+            if row is None:
+                raise HistoryError(f"no run {run_id} in the history {self.path}")
+            results = tuple(
+                ControlResult(host=r[0], control=r[1], verdict=Verdict(r[2]), found=_load(r[3]),
+                              expected=_load(r[4]), message=r[5])
+                for r in self._conn.execute(
+                    "SELECT host, control, verdict, found, expected, message FROM results"
+                    " WHERE run_id = ? ORDER BY seq", (int(run_id),))
+            )
+            details = dict(json.loads(row[6]) or {})
+            details[RUN_ID_KEY] = int(row[0])
+            return CheckResult(site=row[1], started=_time(row[2]), finished=_time(row[3]),
+                               results=results, baseline_version=row[4],
+                               hosts=tuple(json.loads(row[5])), details=details)
 
     def summary(self, run_id: int) -> RunSummary:
-        row = self._conn.execute(f"SELECT {self._RUN_COLUMNS} FROM runs WHERE id = ?",
-                                 (int(run_id),)).fetchone()
-        if row is None:
-            raise HistoryError(f"no run {run_id} in the history {self.path}")
-        return self._summary(row)
+        with _guard(self.path, "reading a run"):
+            row = self._conn.execute(f"SELECT {self._RUN_COLUMNS} FROM runs WHERE id = ?",
+                                     (int(run_id),)).fetchone()
+            if row is None:
+                raise HistoryError(f"no run {run_id} in the history {self.path}")
+            return self._summary(row)
 
     def latest(self, site: str) -> CheckResult | None:
         """The latest recorded run of ``site``, rebuilt, or None."""
-        row = self._conn.execute("SELECT MAX(id) FROM runs WHERE site = ?", (site,)).fetchone()
-        return self.get(int(row[0])) if row and row[0] is not None else None
+        with _guard(self.path, "reading the latest run"):
+            row = self._conn.execute("SELECT MAX(id) FROM runs WHERE site = ?", (site,)).fetchone()
+            return self.get(int(row[0])) if row and row[0] is not None else None
 
     def previous(self, site: str, before_run_id: int) -> CheckResult | None:
         """The run of ``site`` recorded just before ``before_run_id``, rebuilt, or None."""
-        row = self._conn.execute("SELECT MAX(id) FROM runs WHERE site = ? AND id < ?",
-                                 (site, int(before_run_id))).fetchone()
-        return self.get(int(row[0])) if row and row[0] is not None else None
+        with _guard(self.path, "reading the previous run"):
+            row = self._conn.execute("SELECT MAX(id) FROM runs WHERE site = ? AND id < ?",
+                                     (site, int(before_run_id))).fetchone()
+            return self.get(int(row[0])) if row and row[0] is not None else None
 
 
 def run_id_of(result: CheckResult) -> int | None:

@@ -99,6 +99,14 @@ class Plan:
         return path
 
 
+def login_token(login: str) -> str:
+    """An injective encoding of a login into a variable-name fragment: letters a-z and digits
+    stay, every other character becomes ``_<hex code>_`` (``m-dupont`` -> ``m_2d_dupont``,
+    ``m_dupont`` -> ``m_5f_dupont``): two different logins never share a secret variable."""
+    return "".join(c if c in "abcdefghijklmnopqrstuvwxyz0123456789" else f"_{ord(c):x}_"
+                   for c in login)
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
 
@@ -277,6 +285,7 @@ def backup_vars(profile: SiteProfile, enabled: bool) -> dict[str, Any]:
         "esms_backup_retention_daily": b.retention_daily,
         "esms_backup_retention_weekly": b.retention_weekly,
         "esms_backup_retention_monthly": b.retention_monthly,
+        "esms_backup_store_host_key": b.store_host_key or "",
     }
 
 
@@ -329,7 +338,9 @@ def build_plan(
         for u in profile.accounts.users
         if u.initial_password is not None and u.initial_password.kind == "env"
     ]
-    secret_vars = {login: SECRET_VAR_PREFIX + "pw_" + _slug(login) for login, _ in env_users}
+    secret_vars = {login: SECRET_VAR_PREFIX + "pw_" + login_token(login) for login, _ in env_users}
+    if len(set(secret_vars.values())) != len(secret_vars):  # cannot happen: login_token is injective
+        raise PlanError("two accounts would share one initial-password variable")
     secret_env = {secret_vars[login]: env for login, env in env_users}
     # The backup repository password, from the environment, when a planned host backs up.
     backup_pw = profile.backup.password

@@ -89,11 +89,89 @@ def _event_message(data: Mapping[str, Any]) -> str:
     return str(msg).strip().splitlines()[-1][:500] if msg else ""
 
 
+#: Environment variables of ours a run passes on to ansible-runner (and that it records in
+#: artifacts/<ident>/command); anything else is dropped. ``ANSIBLE_*`` (Ansible's own
+#: settings) and ``LC_*`` are kept too.
+RUN_ENV_ALLOWLIST = frozenset({
+    "PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "TERM",
+    "SSH_AUTH_SOCK", "KRB5CCNAME", "KRB5_CONFIG", "VIRTUAL_ENV", "PYTHONDONTWRITEBYTECODE",
+})
+#: Prefixes of the private temporary folders of a run (followed by the run's pid).
+SECRETS_PREFIX = "esms-secrets-"
+KEY_PREFIX = "esms-key-"
+#: A leftover without a pid in its name (older versions) is removed once this old.
+_LEGACY_LEFTOVER_SECONDS = 12 * 3600
+
+
+def run_environment(env: Mapping[str, str], ours: Mapping[str, str]) -> dict[str, str]:
+    """The environment of a run: what ansible-runner or we set (``ours``: every variable that
+    is not a plain copy of this process's environment), and from this process's environment
+    only the allowlisted names: no token, password or unrelated setting is passed or recorded."""
+    kept: dict[str, str] = {}
+    for k, v in env.items():
+        inherited = os.environ.get(k) == v and k not in ours
+        if not inherited or k in RUN_ENV_ALLOWLIST or k.startswith(("ANSIBLE_", "LC_")):
+            kept[k] = v
+    return kept
+
+
+def _key_base_dir() -> str | None:
+    """Where the one-time vault key goes: memory (/dev/shm) when usable, never the folder of
+    the ciphertext."""
+    shm = "/dev/shm"
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK) else None
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_leftovers(bases: Sequence[str | None] = ()) -> list[Path]:
+    """Remove the private folders (ciphertext, key) left by runs that were killed: ours
+    (same uid) whose pid is gone, or older unnamed ones. Returns what was removed."""
+    import time
+
+    removed: list[Path] = []
+    folders = {Path(b) for b in (*bases, tempfile.gettempdir(), _key_base_dir()) if b}
+    pattern = re.compile(rf"^(?:{SECRETS_PREFIX}|{KEY_PREFIX})(?:(\d+)-)?")
+    for base in folders:
+        try:
+            entries = list(base.iterdir())
+        except OSError:
+            continue
+        for d in entries:
+            m = pattern.match(d.name)
+            if not m:
+                continue
+            try:
+                st = d.lstat()
+            except OSError:
+                continue
+            if st.st_uid != os.getuid() or not d.is_dir() or d.is_symlink():
+                continue
+            pid = int(m.group(1)) if m.group(1) else None
+            stale = (not _pid_alive(pid)) if pid is not None else (
+                time.time() - st.st_mtime > _LEGACY_LEFTOVER_SECONDS)
+            if stale and pid != os.getpid():
+                shutil.rmtree(d, ignore_errors=True)
+                removed.append(d)
+    return removed
+
+
 @contextmanager
 def _secret_material(plan: Plan, vault_password_file: Path | None) -> Iterator[list[str]]:
     """Yield extra ansible-playbook arguments that bring the run's secrets in, encrypted.
 
     Reads each environment variable the plan names; refuses to start if one is missing.
+    The ciphertext and its one-time key live in two different private (0700) folders, the
+    key in memory (/dev/shm) when possible; both are removed when the run ends, and the
+    leftovers of a killed run by the next one (:func:`clean_leftovers`).
     """
     missing = [env for env in plan.secret_env.values() if not os.environ.get(env)]
     if missing:
@@ -102,22 +180,28 @@ def _secret_material(plan: Plan, vault_password_file: Path | None) -> Iterator[l
             "environment, but these variables are not set: "
             + ", ".join(sorted(set(missing)))
         )
+    clean_leftovers()
     args: list[str] = []
-    tmp = Path(tempfile.mkdtemp(prefix="esms-secrets-"))
+    pid = os.getpid()
+    tmp = Path(tempfile.mkdtemp(prefix=f"{SECRETS_PREFIX}{pid}-"))
+    key_dir: Path | None = None
     try:
         os.chmod(tmp, 0o700)
         if plan.secret_env:
             from ansible.parsing.vault import VaultLib, VaultSecret
 
+            key_dir = Path(tempfile.mkdtemp(prefix=f"{KEY_PREFIX}{pid}-", dir=_key_base_dir()))
+            os.chmod(key_dir, 0o700)
             key = secrets.token_urlsafe(32)
             values = {var: os.environ[env] for var, env in plan.secret_env.items()}
             vault = VaultLib([("esmsrun", VaultSecret(key.encode()))])
             blob = vault.encrypt(yaml.safe_dump(values), vault_id="esmsrun")
             secret_file = tmp / "secrets.yml"
             secret_file.write_bytes(blob)
-            key_file = tmp / "key"
-            key_file.write_text(key)
-            os.chmod(key_file, 0o600)
+            key_file = key_dir / "key"
+            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(key)
             args += ["--vault-id", f"esmsrun@{key_file}", "-e", f"@{secret_file}"]
         vault_file = plan.profile.vault_file
         if vault_file is not None:
@@ -132,6 +216,8 @@ def _secret_material(plan: Plan, vault_password_file: Path | None) -> Iterator[l
             args += ["--vault-id", f"site@{pw_file}", "-e", f"@{vault_file}"]
         yield args
     finally:
+        if key_dir is not None:
+            shutil.rmtree(key_dir, ignore_errors=True)
         shutil.rmtree(tmp, ignore_errors=True)
 
 
@@ -146,12 +232,19 @@ def apply(
     vault_password_file: Path | None = None,
     progress: Callable[[Progress], None] | None = None,
     extravars: Mapping[str, Any] | None = None,
+    trust_on_first_use: bool = False,
+    state_dir: Path | None = None,
 ) -> ApplyResult:
     """Apply the plan's hosts with ansible-runner and return what happened, per host and control.
 
     ``controls`` restricts the run to those control ids (Ansible tags; the pre-flight lockout
     checks always run). ``check_mode`` with ``diff`` is a dry run that says what would change.
     ``extravars`` is for tests only (e.g. forcing a firewall ruleset).
+
+    Host keys (docs/host-keys.md): each SSH host is first verified against the site's
+    known_hosts (``state_dir``/known_hosts/<site>) and the inventory's own; a host whose key
+    is unknown (unless ``trust_on_first_use``) or changed is left out of the run, before any
+    secret exists, and reported unreachable with the reason.
     """
     import ansible_runner
 
@@ -166,6 +259,10 @@ def apply(
     os.chmod(private, 0o700)
     site_inventory = plan.write_inventory(private / "inventory")
     inventories = [str(p) for p in plan.inventory_sources] + [str(site_inventory)]
+    refused, keys_inventory = _verify_host_keys(plan, site_inventory, state_dir, trust_on_first_use)
+    if keys_inventory is not None:
+        inventories.append(str(keys_inventory))
+    run_hosts = [n for n in plan.host_names if n not in refused]
 
     collector = _Collector()
     for h in plan.hosts:
@@ -203,11 +300,14 @@ def apply(
     if controls:
         tags = ",".join(list(controls) + ["always"])
 
+    if not run_hosts:
+        return _refused_result(plan, refused, started, private, check_mode)
     with _secret_material(plan, vault_password_file) as secret_args:
         cmdline += secret_args
         envvars = {
             "ANSIBLE_ROLES_PATH": str(roles_dir()),
-            "ANSIBLE_HOST_KEY_CHECKING": "False",
+            # every SSH host carries its verified known_hosts in ansible_ssh_args
+            "ANSIBLE_HOST_KEY_CHECKING": "True",
             "ANSIBLE_RETRY_FILES_ENABLED": "False",
             "ANSIBLE_NOCOLOR": "True",
             "ANSIBLE_DISPLAY_SKIPPED_HOSTS": "False",
@@ -220,7 +320,7 @@ def apply(
             private_data_dir=str(private),
             playbook=str(playbooks_dir() / "site.yml"),
             inventory=inventories,
-            limit=",".join(plan.host_names),
+            limit=",".join(run_hosts),
             tags=tags,
             forks=forks,
             cmdline=" ".join(_quote(a) for a in cmdline),
@@ -236,12 +336,18 @@ def apply(
         # not) before it is written; the run gets the ones it needs through the vault file.
         for env_name in plan.profile_secret_env | set(plan.secret_env.values()):
             runner.config.env.pop(env_name, None)
+        # ... and keep only what the run needs (allowlist): no unrelated token is passed on
+        # to Ansible nor written beside the run.
+        runner.config.env = run_environment(runner.config.env, envvars)
         runner.run()
 
     finished = _dt.datetime.now(_dt.UTC)
     stats: Mapping[str, Any] = runner.stats or {}
     results = []
     for h in plan.hosts:
+        if h.name in refused:
+            results.append(HostApply(host=h.name, unreachable=True, errors=(refused[h.name],)))
+            continue
         c = collector.hosts.get(h.name, {})
         unreachable = bool(c.get("unreachable")) or h.name in (stats.get("dark") or {})
         results.append(
@@ -261,6 +367,49 @@ def apply(
         finished=finished,
         status=str(runner.status),
         hosts=tuple(results),
+        artifacts_dir=str(private / "artifacts" / "run"),
+        check_mode=check_mode,
+        excepted={h.name: tuple(sorted(h.excepted)) for h in plan.hosts if h.excepted},
+    )
+
+
+def _verify_host_keys(
+    plan: Plan, site_inventory: Path, state_dir: Path | None, trust_on_first_use: bool
+) -> tuple[dict[str, str], Path | None]:
+    """Verify the host keys of the plan's SSH hosts. Returns the refused hosts (name ->
+    message) and an inventory that gives each verified host its enforced ``ansible_ssh_args``."""
+    from esms_baseline import hostkeys
+
+    site_file = hostkeys.site_known_hosts(plan.profile.site.name, state_dir)
+    endpoints = hostkeys.inventory_endpoints(
+        [*plan.inventory_sources, site_inventory], plan.host_names, site_file)
+    checks = hostkeys.verify_all(list(endpoints.values()), trust_on_first_use=trust_on_first_use)
+    # unknown or changed keys: left out. Unreachable ones stay in the run (Ansible reports
+    # them) with the same enforced options, so a host that comes back is still verified.
+    refused = {n: c.message for n, c in checks.items()
+               if c.status in (hostkeys.KeyStatus.UNKNOWN, hostkeys.KeyStatus.CHANGED)}
+    verified = {n: ep for n, ep in endpoints.items() if n not in refused}
+    if not verified:
+        return refused, None
+    doc = {"all": {"hosts": {n: {"ansible_ssh_args": hostkeys.ansible_ssh_args(ep)}
+                             for n, ep in verified.items()}}}
+    path = site_inventory.parent / "esms-hostkeys.yml"
+    path.write_text("# Written by esms-baseline: verified host keys (docs/host-keys.md).\n"
+                    + yaml.safe_dump(doc, sort_keys=True), encoding="utf-8")
+    return refused, path
+
+
+def _refused_result(
+    plan: Plan, refused: Mapping[str, str], started: _dt.datetime, private: Path, check_mode: bool
+) -> ApplyResult:
+    """The result of a run where no host could be verified: nothing was started."""
+    return ApplyResult(
+        site=plan.profile.site.name,
+        started=started,
+        finished=_dt.datetime.now(_dt.UTC),
+        status="refused",
+        hosts=tuple(HostApply(host=h.name, unreachable=True, errors=(refused.get(h.name, ""),))
+                    for h in plan.hosts),
         artifacts_dir=str(private / "artifacts" / "run"),
         check_mode=check_mode,
         excepted={h.name: tuple(sorted(h.excepted)) for h in plan.hosts if h.excepted},

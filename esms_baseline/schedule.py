@@ -6,9 +6,11 @@ on the target: ``subprocess`` on this machine by default, ``nsenter`` into a lab
 tests), reloads systemd and enables the timer. Where systemd is not running, :func:`install`
 writes nothing and returns the crontab line to add instead. :func:`remove` undoes it.
 
-The service runs ``esms-baseline drift <profile>``; its exit status 1 (failures already
-known) is a success for systemd, so that the unit only fails on 3 (incomplete run) or 4 (new
-drift) and ``OnFailure=`` or a monitoring of failed units alerts only on what is new.
+The service runs ``esms-baseline drift <profile> --known-failures-exit 10``: "failures
+already known" exits 10 there (1 on the command line), and ``SuccessExitStatus=10`` is the
+only non-zero success, so that the unit fails on 3 (incomplete run, or an internal error),
+4 (new drift), 2 (usage) and on any crash (Python exits 1 on an uncaught error or a broken
+install, a signal kills it): a crash is never counted as a success.
 Notification settings (SMTP, webhook; see :mod:`esms_baseline.notify`) are read from the
 optional ``/etc/esms-baseline/notify.env``, never written into the unit.
 """
@@ -28,6 +30,9 @@ from esms_baseline.errors import EsmsError
 Runner = Callable[[list[str]], "subprocess.CompletedProcess[str]"]
 
 UNIT_DIR = Path("etc/systemd/system")
+#: The exit status of "failures already known" in the unit (``drift --known-failures-exit``):
+#: not 1, which is also what Python exits with when it crashes.
+UNIT_KNOWN_FAILURES_EXIT = 10
 ENV_FILE = Path("/etc/esms-baseline/notify.env")
 UNIT_PREFIX = "esms-baseline-drift-"
 _AT_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
@@ -87,7 +92,14 @@ class ScheduleSpec:
 
     @property
     def argv(self) -> list[str]:
+        """The drift command (cron: its documented exit statuses, 1 = known failures)."""
         return [*self.command, "drift", str(self.profile), *self.drift_args]
+
+    @property
+    def unit_argv(self) -> list[str]:
+        """The drift command of the systemd unit: known failures exit 10 (see the module)."""
+        return [*self.command, "drift", str(self.profile),
+                "--known-failures-exit", str(UNIT_KNOWN_FAILURES_EXIT), *self.drift_args]
 
 
 def _systemd_word(arg: str) -> str:
@@ -115,9 +127,10 @@ def render_units(spec: ScheduleSpec) -> dict[str, str]:
         *user,
         *env,
         f"EnvironmentFile=-{spec.env_file}",
-        "ExecStart=" + " ".join(_systemd_word(a) for a in spec.argv),
-        "# 0: no failure, 1: failures already known -> success; 3: incomplete, 4: NEW drift",
-        "SuccessExitStatus=1",
+        "ExecStart=" + " ".join(_systemd_word(a) for a in spec.unit_argv),
+        f"# 0: no failure, {UNIT_KNOWN_FAILURES_EXIT}: failures already known -> success;",
+        "# 1 (a crash), 2 (usage), 3 (incomplete, internal error), 4 (NEW drift) -> failed",
+        f"SuccessExitStatus={UNIT_KNOWN_FAILURES_EXIT}",
         "TimeoutStartSec=3h",
         "Nice=10",
         "PrivateTmp=yes",

@@ -24,7 +24,7 @@ EXIT_INCOMPLETE = 3
 # Subcommand modules, in the order `--help` lists them.
 _COMMANDS = (
     "validate", "controls", "schema", "plan", "apply", "check", "drift", "report", "schedule",
-    "lab", "windows",
+    "lab", "trust", "windows",
 )
 
 
@@ -67,6 +67,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INCOMPLETE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
+        return EXIT_INCOMPLETE
+    except Exception:  # noqa: BLE001 - an internal error: never exit 1 ("known failures")
+        import traceback
+
+        traceback.print_exc()
+        print("internal error (a bug of esms-baseline): the run is incomplete", file=sys.stderr)
         return EXIT_INCOMPLETE
     return status
 

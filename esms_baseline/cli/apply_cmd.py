@@ -26,6 +26,9 @@ def register(sub: Any) -> None:
     p.add_argument("--artifacts-dir", type=Path, help="where run artifacts go")
     p.add_argument("--vault-password-file", type=Path, help="password file of the profile's vault")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    p.add_argument("--trust-on-first-use", action="store_true",
+                   help="record the SSH host key of a host seen for the first time (never "
+                        "a changed one); see docs/host-keys.md")
     p.set_defaults(func=run)
 
 
@@ -93,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
         artifacts_dir=args.artifacts_dir,
         vault_password_file=args.vault_password_file,
         progress=None if args.quiet else _progress,
+        trust_on_first_use=args.trust_on_first_use,
     )
     print(render_table(result))
     for ha in result.hosts:

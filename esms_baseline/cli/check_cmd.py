@@ -44,6 +44,9 @@ def register(sub: Any) -> None:
                    help="SQLite history to record the run in (default: $ESMS_HISTORY, "
                         "$ESMS_STATE_DIR/history.sqlite or ~/.local/state/esms-baseline/)")
     p.add_argument("--no-history", action="store_true", help="do not record the run")
+    p.add_argument("--trust-on-first-use", action="store_true",
+                   help="record the SSH host key of a host seen for the first time (never "
+                        "a changed one); see docs/host-keys.md")
     p.add_argument("--since", choices=("last",),
                    help="compare with the previous recorded run and exit with the drift "
                         "status (4 = new failures; see `esms-baseline drift`)")
@@ -66,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     profile = load_profile(args.profile)  # ProfileError -> exit 2 in the CLI shell
     plan = build_check_plan(profile, args.inventory, args.limit)
     result = check(plan, forks=args.forks, controls=controls, junit_xml=args.junit_xml,
-                   facts_dir=args.save_facts)
+                   facts_dir=args.save_facts, trust_on_first_use=args.trust_on_first_use)
     drift = None
     if not args.no_history:
         from esms_baseline.cli.drift_cmd import record_and_compare

@@ -34,6 +34,9 @@ class CheckTarget:
     testinfra_url: str
     vars: Mapping[str, Any] = field(default_factory=dict)
     excepted: Mapping[str, str] = field(default_factory=dict)
+    #: ssh options (shell words) put first on the host's ssh command line: the verified
+    #: known_hosts (esms_baseline.hostkeys), set by the check after its host key pre-flight
+    ssh_options: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -42,6 +45,7 @@ class CheckTarget:
             "testinfra_url": self.testinfra_url,
             "vars": dict(self.vars),
             "excepted": dict(self.excepted),
+            "ssh_options": self.ssh_options,
         }
 
     @classmethod
@@ -52,6 +56,7 @@ class CheckTarget:
             testinfra_url=str(raw["testinfra_url"]),
             vars=dict(raw.get("vars") or {}),
             excepted={str(k): str(v) for k, v in (raw.get("excepted") or {}).items()},
+            ssh_options=str(raw.get("ssh_options") or ""),
         )
 
 

@@ -72,6 +72,8 @@ def check(
     controls: Sequence[str] | None = None,
     junit_xml: Path | None = None,
     facts_dir: Path | None = None,
+    trust_on_first_use: bool = False,
+    state_dir: Path | None = None,
 ) -> CheckResult:
     """Check every host of ``plan`` (read-only) and return one result per host x control.
 
@@ -79,6 +81,9 @@ def check(
     ``junit_xml``: also write a JUnit report (test names carry control id and host).
     ``facts_dir``: also save each host's collected facts as ``<host>.json`` (diagnosis,
     fixtures). Never raises for a host problem: those are ``unreachable``/``error`` rows.
+    SSH hosts named by ``ansible://`` URLs are first verified against the site's known_hosts
+    (docs/host-keys.md): an unknown or changed key makes every row of that host
+    ``unreachable`` with the reason, and nothing is run on it.
     """
     started = _dt.datetime.now().astimezone()
     chosen = selected_controls(controls)
@@ -101,11 +106,17 @@ def check(
             results[(host, cid)] = ControlResult(host, cid, Verdict.ERROR,
                                                  message="no conformance rule for this control")
 
+    plan, refused, endpoints = verify_host_keys(plan, trust_on_first_use=trust_on_first_use,
+                                                state_dir=state_dir)
+    for host, cid in rows:
+        if host in refused and (host, cid) not in results:
+            results[(host, cid)] = ControlResult(host, cid, Verdict.UNREACHABLE,
+                                                 message=refused[host])
     to_run = [(h, c) for h, c in rows if (h, c) not in results]
     if to_run:
         out = _run_suite(plan, sorted({c for _, c in to_run}), forks, junit_xml, facts_dir)
         details.update(out["details"])
-        for r in out["results"]:
+        for r in _explain_key_failures(out["results"], endpoints):
             results.setdefault((r.host, r.control), r)
         why = out["details"].get("pytest_output_tail") or "the test run stopped early"
         for key in to_run:
@@ -125,6 +136,67 @@ def check(
         hosts=tuple(h.name for h in plan.hosts),
         details=details,
     )
+
+
+def verify_host_keys(
+    plan: CheckPlan, *, trust_on_first_use: bool = False, state_dir: Path | None = None
+) -> tuple[CheckPlan, dict[str, str], dict[str, Any]]:
+    """Give the plan's SSH hosts (``ansible://`` URLs) the options that make ssh verify their
+    keys (docs/host-keys.md). A check sends no secret, so the hosts are not probed first (no
+    extra connection): ssh itself refuses an unknown or changed key, and the reason is
+    explained afterwards (:func:`_explain_key_failures`). With ``trust_on_first_use`` they
+    are probed first and unknown keys recorded. Returns the plan, the refused hosts (name ->
+    message) and the endpoints."""
+    from dataclasses import replace
+    from urllib.parse import parse_qs, urlparse
+
+    from esms_baseline import hostkeys
+
+    by_inventory: dict[str, list[str]] = {}
+    for t in plan.hosts:
+        url = urlparse(t.testinfra_url)
+        inv = parse_qs(url.query).get("ansible_inventory", [None])[0]
+        if url.scheme == "ansible" and inv and t.platform in SUPPORTED_PLATFORMS:
+            by_inventory.setdefault(inv, []).append(t.name)
+    if not by_inventory:
+        return plan, {}, {}
+    site_file = hostkeys.site_known_hosts(plan.site_name, state_dir)
+    endpoints: dict[str, hostkeys.Endpoint] = {}
+    for inv, names in by_inventory.items():
+        endpoints.update(hostkeys.inventory_endpoints([Path(inv)], names, site_file))
+    refused: dict[str, str] = {}
+    if trust_on_first_use:
+        checks = hostkeys.verify_all(list(endpoints.values()), trust_on_first_use=True)
+        refused = {n: c.message for n, c in checks.items()
+                   if c.status in (hostkeys.KeyStatus.UNKNOWN, hostkeys.KeyStatus.CHANGED)}
+    targets = tuple(
+        replace(t, ssh_options=hostkeys.shell_options(endpoints[t.name]))
+        if t.name in endpoints else t
+        for t in plan.hosts
+    )
+    return replace(plan, hosts=targets), refused, dict(endpoints)
+
+
+def _explain_key_failures(results: Sequence[ControlResult],
+                          endpoints: dict[str, Any]) -> list[ControlResult]:
+    """Unreachable rows whose ssh refused the host key get the reason (unknown or changed
+    key, and what to do), found by probing that host once."""
+    from dataclasses import replace
+
+    from esms_baseline import hostkeys
+
+    marks = ("Host key verification failed", "HOST IDENTIFICATION HAS CHANGED",
+             "host key is known")
+    explained: dict[str, str] = {}
+    out = []
+    for r in results:
+        if (r.verdict is Verdict.UNREACHABLE and r.host in endpoints
+                and any(m in r.message for m in marks)):
+            if r.host not in explained:
+                explained[r.host] = hostkeys.verify(endpoints[r.host]).message or r.message
+            r = replace(r, message=explained[r.host])
+        out.append(r)
+    return out
 
 
 def _run_suite(

@@ -25,7 +25,13 @@ from esms_baseline.lab.paths import (
     resolve_cache_dir,
     resolve_state_dir,
 )
-from esms_baseline.lab.sshconf import SshTarget, render_inventory, render_ssh_config
+from esms_baseline.lab.sshconf import (
+    KNOWN_HOSTS_DIR,
+    SshTarget,
+    render_inventory,
+    render_known_hosts,
+    render_ssh_config,
+)
 from esms_baseline.lab.state import (
     HostRecord,
     LabState,
@@ -86,6 +92,9 @@ def up(
             and all(_running(r) for r in old.hosts)
         ):
             say(f"{count} host(s) already running in {sd}")
+            for r in old.hosts:
+                if not (sd / KNOWN_HOSTS_DIR / r.name).exists():
+                    _record_host_keys(sd, r)
             _write_access_files(sd, old)
             return _lab(sd, old, query=True)
         if old is not None or _has_debris(sd, lid):
@@ -286,6 +295,7 @@ def _wait_ssh(sd: Path, cfg: Path, rec: HostRecord, deadline: float) -> None:
     log = _log_path(sd, rec.name)
     last = ""
     while True:
+        _record_host_keys(sd, rec)
         if not hostmod.is_nspawn(rec.nspawn_pid, rec.root):
             raise LabError(f"{rec.name} stopped while booting:\n{hostmod.log_tail(log)}")
         if time.monotonic() > deadline:
@@ -311,6 +321,20 @@ def _wait_ssh(sd: Path, cfg: Path, rec: HostRecord, deadline: float) -> None:
         time.sleep(0.3)
 
 
+def _record_host_keys(sd: Path, rec: HostRecord) -> None:
+    """Write the host's public host keys, read from its own disk, as its known_hosts file
+    (refreshed while it boots: ``ssh-keygen -A`` makes them at first boot)."""
+    folder = sd / KNOWN_HOSTS_DIR
+    folder.mkdir(mode=0o700, exist_ok=True)
+    pubs = []
+    for f in sorted((Path(rec.root) / "etc" / "ssh").glob("ssh_host_*_key.pub")):
+        try:
+            pubs.append(f.read_text(encoding="ascii"))
+        except (OSError, UnicodeDecodeError):
+            continue
+    write_atomic(folder / rec.name, render_known_hosts(rec.name, lab_id(sd), pubs), 0o600)
+
+
 def _write_access_files(sd: Path, state: LabState) -> None:
     key = sd / KEY_FILE
     cfg = sd / SSH_CONFIG_FILE
@@ -319,7 +343,8 @@ def _write_access_files(sd: Path, state: LabState) -> None:
     targets = [SshTarget(r.name, r.leader_pid) for r in state.hosts if r.leader_pid]
     write_atomic(
         cfg,
-        render_ssh_config(targets, lab_id=state.lab_id, private_key=key, control_dir=cdir),
+        render_ssh_config(targets, lab_id=state.lab_id, private_key=key, control_dir=cdir,
+                          known_hosts_dir=sd / KNOWN_HOSTS_DIR),
         0o600,
     )
     write_atomic(
@@ -447,6 +472,7 @@ def _teardown(sd: Path, lid: str, state: LabState | None) -> None:
     if left:
         raise LabError(f"mounts left under {sd / HOSTS_DIR}: {', '.join(left)}")
     shutil.rmtree(sd / HOSTS_DIR, ignore_errors=True)
+    shutil.rmtree(sd / KNOWN_HOSTS_DIR, ignore_errors=True)
     for name in (INVENTORY_FILE, SSH_CONFIG_FILE):
         (sd / name).unlink(missing_ok=True)
     remove_state(sd)

@@ -13,6 +13,7 @@ import datetime
 from pathlib import Path
 
 from esms_baseline.errors import Problem, ProfileError
+from esms_baseline.profile import exposure as _exposure  # noqa: F401 - registers its rules
 from esms_baseline.profile.inventory import read_inventory
 from esms_baseline.profile.model import (
     Accounts,

@@ -146,6 +146,8 @@ class Backup:
     retention_monthly: int
     hosts: tuple[str, ...]
     groups: tuple[str, ...]
+    #: the sftp store's SSH public key ("type base64"), pinned on the hosts; None: first use
+    store_host_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -385,6 +387,7 @@ def build_backup(raw: Mapping[str, Any]) -> Backup:
         retention_monthly=int(retention.get("monthly", 6)),
         hosts=tuple(raw.get("hosts") or ()),
         groups=tuple(raw.get("groups") or ()),
+        store_host_key=raw.get("store_host_key"),
     )
 
 

@@ -3,7 +3,8 @@
 The units are written into the host's root filesystem (the merged overlay dir) and systemd
 is driven inside the host through nsenter; ``esms-baseline`` is replaced there by a stub that
 records its arguments and exits with a chosen drift code, to prove the unit's exit-status
-semantics (1 = known failures: success; 4 = new drift: the unit fails).
+semantics (10 = known failures, as the unit asks drift to report them: success; 1 = what
+Python exits with when it crashes: the unit fails; 4 = new drift: the unit fails).
 """
 
 from __future__ import annotations
@@ -65,14 +66,19 @@ def test_schedule_in_a_lab_host(lab: Lab) -> None:
         line = next((x for x in timers.splitlines() if spec.timer in x), "")
         assert "02:30:00" in line, timers  # next elapse: 02:30 local time of the host
 
-        # run it now: exit 1 (failures already known) is a success for systemd ...
-        _sh(lab, host, f"echo 1 > {EXIT_FILE}")
+        # run it now: exit 10 (failures already known) is a success for systemd ...
+        _sh(lab, host, f"echo 10 > {EXIT_FILE}")
         started = run(["systemctl", "start", spec.service])
         assert started.returncode == 0, started.stderr
         assert _sh(lab, host, f"cat {RAN}").stdout.strip() == (
-            "drift /etc/esms-baseline/site.yml --lang fr")
+            "drift /etc/esms-baseline/site.yml --known-failures-exit 10 --lang fr")
         result_prop = run(["systemctl", "show", "-p", "Result", "--value", spec.service])
         assert result_prop.stdout.strip() == "success"
+        # ... a crash (Python exits 1) is not ...
+        _sh(lab, host, f"echo 1 > {EXIT_FILE}")
+        assert run(["systemctl", "start", spec.service]).returncode != 0
+        assert run(["systemctl", "is-failed", spec.service]).stdout.strip() == "failed"
+        run(["systemctl", "reset-failed", spec.service])
         # ... while 4 (NEW drift) fails the unit, for OnFailure= or a monitoring of units
         _sh(lab, host, f"echo 4 > {EXIT_FILE}")
         assert run(["systemctl", "start", spec.service]).returncode != 0

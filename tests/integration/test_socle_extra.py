@@ -115,7 +115,7 @@ def apply(lab: Lab, profile: SiteProfile, r: Relay, *, tmp: Path) -> str:
     vars_file = tmp / "vars.json"
     vars_file.write_text(json.dumps(extra), encoding="utf-8")
     env = dict(os.environ, ANSIBLE_ROLES_PATH=str(roles_dir()), ANSIBLE_NOCOLOR="1",
-               ANSIBLE_HOST_KEY_CHECKING="False", ANSIBLE_RETRY_FILES_ENABLED="False")
+               ANSIBLE_HOST_KEY_CHECKING="True", ANSIBLE_RETRY_FILES_ENABLED="False")
     with _secret_material(plan, None) as secret_args:
         proc = subprocess.run(
             [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(lab.inventory_path),

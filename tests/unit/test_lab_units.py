@@ -44,14 +44,14 @@ def test_ssh_config_has_one_block_per_host_with_its_own_namespace() -> None:
     assert list(blocks) == ["lab-01", "lab-02"]
     assert blocks["lab-01"]["ProxyCommand"] == "nsenter -t 101 -n socat - TCP:127.0.0.1:22"
     assert blocks["lab-02"]["ProxyCommand"] == "nsenter -t 202 -n socat - TCP:127.0.0.1:22"
-    for b in blocks.values():
+    for name, b in blocks.items():
         assert b["User"] == "esms-admin"
         assert b["IdentityFile"] == str(KEY)
         assert b["IdentitiesOnly"] == "yes"
         assert b["ControlMaster"] == "auto"
         assert b["ControlPersist"] == "60s"
-        assert b["StrictHostKeyChecking"] == "no"
-        assert b["UserKnownHostsFile"] == "/dev/null"
+        assert b["StrictHostKeyChecking"] == "yes"  # the lab's keys are read from its disks
+        assert b["UserKnownHostsFile"].endswith(f"/known_hosts.d/{name}")
         assert b["LogLevel"] == "ERROR"
 
 

@@ -95,12 +95,13 @@ def _connection_message(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def testinfra_host(spec: str) -> Any:
+def testinfra_host(spec: str, ssh_options: str = "") -> Any:
     """A testinfra Host for ``spec`` (ssh://, ansible://, paramiko://, local://...).
 
     An ``ansible://`` spec is resolved from the inventory to the SSH connection Ansible would
     use (user, become, ``ansible_ssh_common_args``). On SSH our options are added: fail fast
-    on a dead host and never use or leave a ControlMaster.
+    on a dead host and never use or leave a ControlMaster. ``ssh_options`` (the verified
+    known_hosts, see esms_baseline.hostkeys) go first: ssh keeps the first value it reads.
     """
     import testinfra
 
@@ -113,7 +114,7 @@ def testinfra_host(spec: str) -> Any:
             host, backend = inner, inner.backend
     if backend.NAME in ("ssh", "safe-ssh"):
         backend.controlpersist = 0
-        backend.ssh_extra_args = f"{backend.ssh_extra_args or ''} {SSH_EXTRA_ARGS}".strip()
+        backend.ssh_extra_args = f"{ssh_options} {backend.ssh_extra_args or ''} {SSH_EXTRA_ARGS}".strip()
     return host
 
 
@@ -182,7 +183,7 @@ def collect(target: CheckTarget, ssh_config: Path | None = None) -> Collected:
     argv = remote_argv(target.platform)
     started = time.monotonic()
     try:
-        host = testinfra_host(host_spec(target, ssh_config))
+        host = testinfra_host(host_spec(target, ssh_config), target.ssh_options)
         result = host.run(" ".join(["%s"] * len(argv)), *argv)
     except Exception as exc:
         if _is_connection_error(exc):
