@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Iterator
 from functools import cache
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
 
 from esms_baseline.errors import Problem
@@ -74,11 +75,49 @@ def schema_text() -> str:
     return (schemas_dir() / SCHEMA_FILE).read_text(encoding="utf-8")
 
 
+def ecma_pattern(pattern: str) -> str:
+    """``pattern`` with each unescaped ``$`` outside a character class turned into ``\\Z``.
+
+    JSON Schema patterns are ECMA-262 regular expressions, where ``$`` (without the ``m``
+    flag) matches only at the end of the text; jsonschema runs them with Python's
+    ``re.search``, where ``$`` also matches before a final line break: ``"esms-admin\\n"``
+    would match ``^[a-z_][a-z0-9_-]{0,31}$``. Anchored at the real end, it does not.
+    """
+    out: list[str] = []
+    escaped = in_class = False
+    for ch in pattern:
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+        elif ch == "$":
+            out.append("\\Z")
+            continue
+        out.append(ch)
+    return "".join(out)
+
+
+@cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(ecma_pattern(pattern))
+
+
+def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[ValidationError]:
+    if validator.is_type(instance, "string") and not _compiled(pattern).search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
 @cache
 def _validator() -> Draft202012Validator:
-    return Draft202012Validator(
+    cls = validators.extend(Draft202012Validator, {"pattern": _pattern})
+    validator: Draft202012Validator = cls(
         load_schema(), format_checker=Draft202012Validator.FORMAT_CHECKER
     )
+    return validator
 
 
 def describe(value: Any) -> str:
