@@ -44,7 +44,22 @@ _PATTERN_HINTS = {
     "^[A-Za-z_][A-Za-z0-9_]*$": "a variable name: letters, digits and _",
     "^[A-Za-z0-9_-]{1,32}$": "a short name: letters, digits, - and _ (at most 32)",
     "^/": "an absolute path, starting with /",
+    "^([A-Za-z0-9][A-Za-z0-9._-]{0,252}|[0-9A-Fa-f]*:[0-9A-Fa-f:.]{1,45})$": (
+        "a DNS name or an IP address"
+    ),
+    "^[A-Za-z0-9_][A-Za-z0-9_.@\\\\-]{0,127}$": (
+        "an account name: letters, digits, '_', '.', '-', '@' and '\\' (DOMAIN\\account)"
+    ),
+    "^[A-Za-z0-9_.~/][A-Za-z0-9_.~/@+,=-]{0,1023}$": (
+        "a file path of letters, digits and / . _ - ~ @ + , = (not starting with -)"
+    ),
+    "^(/[A-Za-z0-9_./+-]{1,255}|auto|auto_silent|auto_legacy|auto_legacy_silent)$": (
+        "an absolute path, or auto, auto_silent, auto_legacy, auto_legacy_silent"
+    ),
 }
+
+#: Title of the closed list of host connection settings (inventory.hosts.*.vars).
+HOST_VARS_TITLE = "Réglages de connexion / Connection settings"
 
 _TYPE_WORDS = {
     "object": "a mapping (key: value)",
@@ -112,9 +127,15 @@ def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterat
 
 
 @cache
+def validator_class() -> Any:
+    """Draft 2020-12 with patterns anchored as in ECMA-262 (:func:`ecma_pattern`)."""
+    return validators.extend(  # type: ignore[no-untyped-call]
+        Draft202012Validator, {"pattern": _pattern})
+
+
+@cache
 def _validator() -> Draft202012Validator:
-    cls = validators.extend(Draft202012Validator, {"pattern": _pattern})
-    validator: Draft202012Validator = cls(
+    validator: Draft202012Validator = validator_class()(
         load_schema(), format_checker=Draft202012Validator.FORMAT_CHECKER
     )
     return validator
@@ -178,6 +199,9 @@ def _problems(error: ValidationError, doc: Document) -> list[Problem]:
         out = []
         for key in value:
             if key in allowed:
+                continue
+            if schema.get("title") == HOST_VARS_TITLE:
+                out.append(doc.problem((*path, key), _host_var_message(key, allowed)))
                 continue
             out.append(doc.problem(
                 (*path, key),
@@ -270,6 +294,15 @@ def _problems(error: ValidationError, doc: Document) -> list[Problem]:
         return [doc.problem(path, msg, key=False)]
 
     return [doc.problem(path, error.message, key=False)]  # pragma: no cover - fallback
+
+
+def _host_var_message(key: str, allowed: list[str]) -> str:
+    why = ("role settings come from the profile's sections, never from host variables"
+           if key.startswith("esms_") else
+           "other connection settings belong in the Ansible inventory (inventory.path)"
+           if key.startswith("ansible_") else "host variables are connection settings only")
+    return (f"'{key}' is not an allowed connection setting{suggest(key, allowed)}: {why}; "
+            f"allowed here: {', '.join(allowed)}")
 
 
 def _at(doc: Document, path: JsonPath) -> tuple[int, int]:
