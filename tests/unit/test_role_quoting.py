@@ -302,7 +302,7 @@ def test_drift_unit_escapes_specifiers() -> None:
 
 def test_preflight_refuses_account_names_that_change_system_files() -> None:
     play = yaml.safe_load((ROLES.parent / "playbooks" / "site.yml").read_text())[0]
-    t = [x for x in play["tasks"] if "cannot change the meaning" in x.get("name", "")][0]
+    t = next(x for x in play["tasks"] if "cannot change the meaning" in x.get("name", ""))
     good = {"esms_management_user": "esms-admin", "esms_accounts_admins": ["mdupont"],
             "esms_accounts_forbidden_generic_logins": ["accueil"],
             "esms_accounts_users": [{"login": "mdupont", "full_name": "Marie Dupont"}]}
