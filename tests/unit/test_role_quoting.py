@@ -186,10 +186,14 @@ def test_ssh_config_as_ssh_reads_it(tmp_path: Path) -> None:
 
 def test_known_hosts_one_line_per_key() -> None:
     t = task(BAK01, "ESMS-BAK-01 | Record the off-site store's host keys")
-    content = t["ansible.builtin.copy"]["content"]
-    ok = render_text(content, {"esms_backup_ssh_known_hosts": ["h ssh-ed25519 AAAA"]})
-    assert ok == "h ssh-ed25519 AAAA\n"
-    _refused(lambda: render_text(content, {"esms_backup_ssh_known_hosts": ["h k\n* ssh-rsa X"]}))
+
+    def content(keys: list[str]) -> Any:
+        lines = render_text(t["vars"]["esms_backup_known_lines"], {"esms_backup_ssh_known_hosts": keys})
+        return render_text(t["ansible.builtin.copy"]["content"], {"esms_backup_known_lines": lines})
+
+    assert content(["h ssh-ed25519 AAAA", "g ssh-rsa B"]) == "h ssh-ed25519 AAAA\ng ssh-rsa B\n"
+    assert content([]) == ""
+    _refused(lambda: content(["h k\n* ssh-rsa X"]))
 
 
 # ------------------------------------------------------------------ nftables
