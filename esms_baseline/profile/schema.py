@@ -301,7 +301,9 @@ def _host_var_message(key: str, allowed: list[str]) -> str:
            if key.startswith("esms_") else
            "other connection settings belong in the Ansible inventory (inventory.path)"
            if key.startswith("ansible_") else "host variables are connection settings only")
-    return (f"'{key}' is not an allowed connection setting{suggest(key, allowed)}: {why}; "
+    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.85)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    return (f"'{key}' is not an allowed connection setting{hint}: {why}; "
             f"allowed here: {', '.join(allowed)}")
 
 
