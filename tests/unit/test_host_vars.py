@@ -148,12 +148,19 @@ def test_connection_password_not_in_inventory_or_artifacts(tmp_path: Path) -> No
         assert not any(f"{name}=" in b for b in blobs), f"{name} recorded in the environment"
 
 
-def _connection_inventory(tmp_path: Path, host_vars: str) -> Path:
+def _connection_inventory(tmp_path: Path, host_vars: str, where: str = "host_vars/lab-01.yml") -> Path:
     inv = tmp_path / "conn" / "inventory.yml"
-    (inv.parent / "host_vars").mkdir(parents=True)
+    (inv.parent / where).parent.mkdir(parents=True)
     inv.write_text("all:\n  hosts:\n    lab-01:\n      ansible_host: 127.0.0.1\n")
-    (inv.parent / "host_vars" / "lab-01.yml").write_text(host_vars)
+    (inv.parent / where).write_text(host_vars)
     return inv
+
+
+def test_connection_inventory_group_vars_are_seen(tmp_path: Path) -> None:
+    inv = _connection_inventory(tmp_path, "esms_firewall_ruleset_override: flush ruleset\n",
+                                "group_vars/all.yml")
+    with pytest.raises(PlanError, match="esms_firewall_ruleset_override"):
+        build_plan(load_profile(MINIMAL), inventory=inv)
 
 
 def test_connection_inventory_keeps_the_lab_settings(tmp_path: Path) -> None:
