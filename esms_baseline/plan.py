@@ -38,6 +38,7 @@ from esms_baseline.profile.hostvars import (
     host_vars_problems,
 )
 from esms_baseline.profile.hostvars import resolve as resolve_host_vars
+from esms_baseline.profile.text import variable_problems
 
 #: Prefix of the run-time variables that carry initial passwords read from the environment.
 SECRET_VAR_PREFIX = "esms_secret_"
@@ -379,8 +380,10 @@ def build_plan(
                 connection_vars=conn[n],
             )
         )
+    for h in hosts:  # values that would change the meaning of a generated file (docs/trust.md)
+        problems += variable_problems(h.name, h.vars)
     if problems:
-        raise PlanError("unsafe connection settings:\n  " + "\n  ".join(problems))
+        raise PlanError("unsafe connection settings or values:\n  " + "\n  ".join(problems))
     return Plan(profile=profile, hosts=tuple(hosts), inventory_sources=sources, secret_env=secret_env)
 
 

@@ -145,3 +145,29 @@ def _grammars(doc: Document) -> list[Problem]:
                                    "a full name cannot hold ':' (the field separator of "
                                    "/etc/passwd)", key=False))
     return out
+
+
+#: Role variables that are multi-line texts (the banner; Windows' desired state carries it).
+MULTILINE_VARS = frozenset({"esms_banner_text", "esms_windows_desired"})
+
+
+def variable_problems(host: str, variables: dict[str, Any]) -> list[str]:
+    """The plan's check of the role variables of ``host`` (for a library user who built the
+    profile without ``validate``): the same characters refused as by :func:`check_text`,
+    so that nothing runs at all, rather than a task failing half-way through a host."""
+    problems: list[str] = []
+    for name, value in variables.items():
+        multi = name in MULTILINE_VARS
+        for path, text, _ in _texts(value, (name,)):
+            ch = bad_char(text, multiline=multi)
+            limit = MAX_MULTILINE if multi else MAX_SINGLE_LINE
+            if ch is not None or len(text) > limit:
+                where = "".join(f"[{p!r}]" for p in path[1:])
+                why = describe_char(ch) if ch is not None else f"{len(text)} characters"
+                problems.append(f"{host}: {name}{where} holds {why}: refused, it would change "
+                                "the meaning of the files generated from it")
+    repo = variables.get("esms_backup_repository")
+    why_repo = sftp_repository_problem(repo) if isinstance(repo, str) else None
+    if why_repo and bad_char(str(repo)) is None:
+        problems.append(f"{host}: esms_backup_repository: {why_repo}")
+    return problems

@@ -3,8 +3,10 @@
 
 One host. A library user builds a profile whose banner charter version and backup
 repository carry a line break and directives (``PermitEmptyPasswords yes``,
-``MaxAuthTries 42``, a ``ProxyCommand``): apply refuses both (the host reports the failed
-tasks) and sshd's effective configuration (``sshd -T``) has no injected directive. Then
+``MaxAuthTries 42``, a ``ProxyCommand``): ``build_plan`` refuses it (nothing runs). Built
+into the plan directly (past the plan's check too), the roles refuse both (the host reports
+the failed task) and sshd's effective configuration (``sshd -T``) has no injected directive.
+Then
 printable but tricky values (quotes, backslashes, ``$()``, backquotes, ``%``) are applied:
 ``sshd -t`` accepts the drop-in, which holds one directive; systemd itself reads the
 repository back from the backup environment file exactly (``systemd-run`` with that
@@ -20,8 +22,9 @@ from pathlib import Path
 
 import pytest
 
+from esms_baseline.errors import PlanError
 from esms_baseline.lab import Lab, nsenter_run
-from esms_baseline.plan import build_plan
+from esms_baseline.plan import Plan, build_plan
 from esms_baseline.profile import SiteProfile, load_profile
 from esms_baseline.results import ApplyResult
 from esms_baseline.run import apply
@@ -73,9 +76,8 @@ def _profile(tmp_path: Path, version: str, repository: str) -> SiteProfile:
         backup=dataclasses.replace(p.backup, repository=repository))
 
 
-def _apply(lab: Lab, profile: SiteProfile, tmp_path: Path,
+def _apply(lab: Lab, plan: Plan, tmp_path: Path,
            controls: tuple[str, ...] = ("ESMS-BAN-01", "ESMS-BAK-01")) -> ApplyResult:
-    plan = build_plan(profile, inventory=lab.inventory_path)
     with random_secrets_in_env(["ESMS_TRUST_BACKUP_PASSWORD"]):
         return apply(plan, controls=list(controls), forks=1, artifacts_dir=tmp_path / "runs")
 
@@ -91,13 +93,22 @@ def _sshd_effective(lab: Lab) -> dict[str, str]:
 
 def test_hostile_values_are_refused_and_nothing_is_injected(trust_lab: Lab, tmp_path: Path) -> None:
     before = _sshd_effective(trust_lab)
-    # a failed task stops the host: one apply per hostile value
-    for version, repo, control, var in [
-        (HOSTILE_VERSION, "sftp:store@backup.example:/depot", "ESMS-BAN-01",
-         "esms_banner_charter_version"),
-        ("2026-01", HOSTILE_REPO, "ESMS-BAK-01", "esms_backup_repository"),
+    # through the API: the plan refuses, nothing runs
+    with pytest.raises(PlanError) as info:
+        build_plan(_profile(tmp_path, HOSTILE_VERSION, HOSTILE_REPO), inventory=trust_lab.inventory_path)
+    assert "esms_banner_charter_version" in str(info.value)
+    assert "esms_backup_repository" in str(info.value)
+    # past the plan (its variables set directly): the roles refuse; a failed task stops the
+    # host, so one apply per hostile value
+    clean = build_plan(_profile(tmp_path, "2026-01", "sftp:store@backup.example:/depot"),
+                       inventory=trust_lab.inventory_path)
+    for var, value, control in [
+        ("esms_banner_charter_version", HOSTILE_VERSION, "ESMS-BAN-01"),
+        ("esms_backup_repository", HOSTILE_REPO, "ESMS-BAK-01"),
     ]:
-        result = _apply(trust_lab, _profile(tmp_path, version, repo), tmp_path, (control,))
+        (h,) = clean.hosts
+        plan = dataclasses.replace(clean, hosts=(dataclasses.replace(h, vars={**h.vars, var: value}),))
+        result = _apply(trust_lab, plan, tmp_path, (control,))
         (host,) = result.hosts
         assert host.failed == 1 and len(host.errors) == 1, host.errors
         assert host.errors[0].startswith(control) and var in host.errors[0], host.errors
@@ -112,7 +123,8 @@ def test_hostile_values_are_refused_and_nothing_is_injected(trust_lab: Lab, tmp_
 
 
 def test_tricky_values_are_written_inertly(trust_lab: Lab, tmp_path: Path) -> None:
-    result = _apply(trust_lab, _profile(tmp_path, TRICKY_VERSION, TRICKY_REPO), tmp_path)
+    plan = build_plan(_profile(tmp_path, TRICKY_VERSION, TRICKY_REPO), inventory=trust_lab.inventory_path)
+    result = _apply(trust_lab, plan, tmp_path)
     (host,) = result.hosts
     assert not host.errors, host.errors
     # sshd: the drop-in passes sshd -t and holds one directive, the version in a comment

@@ -125,3 +125,33 @@ def test_bad_char() -> None:
     assert bad_char("a\nb") == "\n"
     assert bad_char("a\nb", multiline=True) is None
     assert bad_char("a\x7fb", multiline=True) == "\x7f"
+
+
+# ------------------------------------------------------------------ the plan, for library users
+
+@pytest.mark.parametrize("field,value,words", [
+    ("banner", {"charter_version": "2026\nPermitEmptyPasswords yes"}, "esms_banner_charter_version"),
+    ("banner", {"text": "Bienvenue\x1b[2J"}, "esms_banner_text"),
+    ("backup", {"repository": "sftp:s@h:/d\nProxyCommand id"}, "esms_backup_repository"),
+    ("backup", {"repository": "sftp:s@-oProxyCommand=id:/d"}, "esms_backup_repository"),
+    ("backup", {"paths": ("/srv\n/etc/shadow",)}, "esms_backup_paths[0]"),
+    ("site", {"name": "x" * 2000}, "esms_site_name holds 2000 characters"),
+])
+def test_plan_refuses_what_validate_refuses(tmp_path: Path, field: str, value: dict[str, Any],
+                                            words: str) -> None:
+    """A library user who builds the profile without validate: PlanError, nothing runs."""
+    import dataclasses
+
+    from esms_baseline.errors import PlanError
+    from esms_baseline.plan import build_plan
+    from esms_baseline.profile import load_profile
+
+    f = tmp_path / "site.yml"
+    f.write_text(yaml.safe_dump(_profile()), encoding="utf-8")
+    profile = load_profile(f)
+    hostile = dataclasses.replace(profile, **{field: dataclasses.replace(getattr(profile, field),
+                                                                          **value)})
+    with pytest.raises(PlanError) as info:
+        build_plan(hostile)
+    assert "lab-01" in str(info.value) and words in str(info.value)
+    assert build_plan(dataclasses.replace(hostile, **{field: getattr(profile, field)})).hosts
