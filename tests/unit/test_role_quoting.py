@@ -320,3 +320,11 @@ def test_preflight_refuses_account_names_that_change_system_files() -> None:
     assert not passes({**good, "esms_accounts_admins": ["mdupont\n"]})
     assert not passes({**good, "esms_accounts_users": [{"login": "x", "full_name": "a:0:0"}]})
     assert not passes({**good, "esms_accounts_users": [{"login": "x", "full_name": "a\nb"}]})
+
+
+def test_firewall_source_asserts_are_anchored_at_the_end() -> None:
+    t = task("esms_firewall/tasks/debian/ESMS-FW-03.yml",
+             "ESMS-FW-03 | Check the management ports and sources")
+    (expr,) = [c for c in t["ansible.builtin.assert"]["that"] if "sources" in c]
+    assert condition(expr, {"esms_firewall_management_sources": ["203.0.113.0/24"]})
+    assert not condition(expr, {"esms_firewall_management_sources": ["203.0.113.0/24\n"]})
