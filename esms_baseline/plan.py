@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -31,6 +32,13 @@ from esms_baseline.catalogue import load_catalogue
 from esms_baseline.conformance.model import CheckPlan, CheckTarget
 from esms_baseline.errors import PlanError
 from esms_baseline.profile import SiteProfile
+from esms_baseline.profile.hostvars import (
+    connection_inventory_problems,
+    env_names,
+    host_vars_problems,
+)
+from esms_baseline.profile.hostvars import resolve as resolve_host_vars
+from esms_baseline.profile.text import variable_problems
 
 #: Prefix of the run-time variables that carry initial passwords read from the environment.
 SECRET_VAR_PREFIX = "esms_secret_"
@@ -71,31 +79,37 @@ class Plan:
         not: none of them may be recorded in a run's artifacts."""
         refs = [u.initial_password for u in self.profile.accounts.users]
         refs.append(self.profile.backup.password)
-        return frozenset(r.name for r in refs if r is not None and r.kind == "env")
+        conn = {e for h in self.profile.inventory.hosts.values() for e in env_names(h.vars)}
+        return frozenset(r.name for r in refs if r is not None and r.kind == "env") | conn
 
     @property
     def host_names(self) -> tuple[str, ...]:
         return tuple(h.name for h in self.hosts)
 
-    def inventory_document(self) -> dict[str, Any]:
-        """The site inventory: every planned host with its variables, and the site's groups."""
+    def inventory_document(self, *, secrets_from_env: bool = False) -> dict[str, Any]:
+        """The site inventory: every planned host with its variables, and the site's groups.
+        Connection passwords are ``{{ variable }}`` (filled by the run's one-time vault file);
+        with ``secrets_from_env`` (a check) an environment lookup."""
         hosts: dict[str, Any] = {}
         children: dict[str, Any] = {}
         for h in self.hosts:
-            hosts[h.name] = {**h.connection_vars, **h.vars}
+            conn, _ = resolve_host_vars(h.connection_vars, from_env_lookup=secrets_from_env)
+            hosts[h.name] = {**conn, **h.vars}
             for g in h.groups:
                 children.setdefault(g, {"hosts": {}})["hosts"][h.name] = None
         return {"all": {"children": {"esms_site": {"hosts": hosts}, **children}}}
 
-    def write_inventory(self, directory: Path) -> Path:
-        """Write the site inventory into ``directory`` and return its path."""
-        directory.mkdir(parents=True, exist_ok=True)
+    def write_inventory(self, directory: Path, *, secrets_from_env: bool = False) -> Path:
+        """Write the site inventory into ``directory`` (private: 0700, the file 0600) and
+        return its path."""
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         path = directory / "esms-site.yml"
-        path.write_text(
-            "# Written by esms-baseline from the site profile; do not edit.\n"
-            + yaml.safe_dump(self.inventory_document(), sort_keys=True, allow_unicode=True),
-            encoding="utf-8",
-        )
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write("# Written by esms-baseline from the site profile; do not edit.\n"
+                    + yaml.safe_dump(self.inventory_document(secrets_from_env=secrets_from_env),
+                                     sort_keys=True, allow_unicode=True))
         return path
 
 
@@ -131,9 +145,10 @@ def _ansible_inventory_list(sources: Sequence[Path]) -> dict[str, Any]:
     return data
 
 
-def _inventory_hosts(sources: Sequence[Path]) -> dict[str, tuple[tuple[str, ...], dict[str, Any]]]:
+def _inventory_hosts(sources: Sequence[Path], data: Mapping[str, Any] | None = None,
+                     ) -> dict[str, tuple[tuple[str, ...], dict[str, Any]]]:
     """Hosts of Ansible inventories: name -> (groups, host vars)."""
-    data = _ansible_inventory_list(sources)
+    data = data if data is not None else _ansible_inventory_list(sources)
     hostvars: dict[str, Any] = data.get("_meta", {}).get("hostvars", {})
     groups_of: dict[str, list[str]] = {}
 
@@ -315,13 +330,14 @@ def build_plan(
         sources = (source.resolve(),)
 
     inline = profile.inventory.hosts
+    listed = _ansible_inventory_list(sources) if sources else {}
     if inline:
         names = list(inline)
         groups = {n: inline[n].groups for n in names}
         platforms = {n: inline[n].platform for n in names}
         conn = {n: dict(inline[n].vars) for n in names}
     elif sources:
-        found = _inventory_hosts(sources)
+        found = _inventory_hosts(sources, listed)
         names = sorted(found)
         groups = {n: found[n][0] for n in names}
         platforms = {
@@ -351,9 +367,15 @@ def build_plan(
     hosts = []
     problems: list[str] = []
     inventory_hostvars: dict[str, Any] = {}
-    if sources and any(platforms[n] == "windows" for n in selected):
-        inventory_hostvars = _ansible_inventory_list(sources).get("_meta", {}).get("hostvars", {})
+    if sources:
+        # Connection inventories may not set role internals (docs/trust.md).
+        inventory_hostvars = listed.get("_meta", {}).get("hostvars", {})
+        problems += connection_inventory_problems(
+            ", ".join(map(str, sources)), {n: inventory_hostvars.get(n, {}) for n in selected})
     for n in selected:
+        # The profile's host variables: connection settings only, passwords by reference.
+        problems += host_vars_problems(n, conn[n])
+        secret_env.update(resolve_host_vars(conn[n])[1])
         excepted = {cid: _exception_reason(e) for cid, e in profile.exceptions_for(n).items()}
         if platforms[n] == "windows":
             problems += _windows_connection_problems(
@@ -369,8 +391,10 @@ def build_plan(
                 connection_vars=conn[n],
             )
         )
+    for h in hosts:  # values that would change the meaning of a generated file (docs/trust.md)
+        problems += variable_problems(h.name, h.vars)
     if problems:
-        raise PlanError("unsafe WinRM connection settings:\n  " + "\n  ".join(problems))
+        raise PlanError("unsafe connection settings or values:\n  " + "\n  ".join(problems))
     return Plan(profile=profile, hosts=tuple(hosts), inventory_sources=sources, secret_env=secret_env)
 
 
@@ -435,7 +459,8 @@ def build_check_plan(
     else:
         from esms_baseline.run import default_state_dir
 
-        inv = plan.write_inventory(default_state_dir() / "inventories" / _slug(profile.site.name))
+        inv = plan.write_inventory(default_state_dir() / "inventories" / _slug(profile.site.name),
+                                   secrets_from_env=True)
     targets = tuple(
         CheckTarget(
             name=h.name,

@@ -21,6 +21,7 @@ import re
 import shlex
 import subprocess
 import sys
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,9 +103,24 @@ class ScheduleSpec:
                 "--known-failures-exit", str(UNIT_KNOWN_FAILURES_EXIT), *self.drift_args]
 
 
+def _one_line(text: str, what: str) -> str:
+    """``text`` if it holds no control character (a line break would add a directive to the
+    unit, e.g. ``ExecStartPre=``), else ScheduleError."""
+    for ch in text:
+        if ch in "\u2028\u2029" or unicodedata.category(ch) == "Cc":
+            raise ScheduleError(f"{what} holds the control character U+{ord(ch):04X}: refused, "
+                                "it would change the meaning of the unit")
+    return text
+
+
+def _unit_text(text: str, what: str) -> str:
+    """A one-line value of a unit file (Description=): specifiers (%) escaped."""
+    return _one_line(text, what).replace("%", "%%")
+
+
 def _systemd_word(arg: str) -> str:
     """One ExecStart word: specifiers (%) and variables ($) escaped, quoted if needed."""
-    escaped = arg.replace("%", "%%").replace("$", "$$")
+    escaped = _one_line(arg, "an argument of the drift command").replace("%", "%%").replace("$", "$$")
     if escaped and not re.search(r"[\s\"'\\;]", escaped):
         return escaped
     return '"' + escaped.replace("\\", "\\\\").replace('"', '\\"') + '"'
@@ -114,11 +130,13 @@ def render_units(spec: ScheduleSpec) -> dict[str, str]:
     """The service and timer files of ``spec``: file name -> content."""
     hour, minute = parse_at(spec.at)
     env = [f"Environment={_systemd_word(f'ESMS_HISTORY={spec.history}')}"] if spec.history else []
+    if spec.user and not re.fullmatch(r"[a-z_][a-z0-9_-]{0,31}", spec.user):
+        raise ScheduleError(f"not a user name: {spec.user!r}")
     user = [f"User={spec.user}"] if spec.user else []
     service = "\n".join([
         "# Installed by `esms-baseline schedule install`; removed by `schedule remove`.",
         "[Unit]",
-        f"Description=esms-baseline nightly drift check of {spec.site}",
+        f"Description=esms-baseline nightly drift check of {_unit_text(spec.site, 'the site name')}",
         "Wants=network-online.target",
         "After=network-online.target",
         "",
@@ -126,7 +144,7 @@ def render_units(spec: ScheduleSpec) -> dict[str, str]:
         "Type=oneshot",
         *user,
         *env,
-        f"EnvironmentFile=-{spec.env_file}",
+        f"EnvironmentFile=-{_unit_text(str(spec.env_file), 'the environment file')}",
         "ExecStart=" + " ".join(_systemd_word(a) for a in spec.unit_argv),
         f"# 0: no failure, {UNIT_KNOWN_FAILURES_EXIT}: failures already known -> success;",
         "# 1 (a crash), 2 (usage), 3 (incomplete, internal error), 4 (NEW drift) -> failed",
@@ -140,7 +158,8 @@ def render_units(spec: ScheduleSpec) -> dict[str, str]:
     timer = "\n".join([
         "# Installed by `esms-baseline schedule install`; removed by `schedule remove`.",
         "[Unit]",
-        f"Description=Nightly esms-baseline drift check of {spec.site} at {hour:02d}:{minute:02d}",
+        f"Description=Nightly esms-baseline drift check of {_unit_text(spec.site, 'the site')} at "
+        + f"{hour:02d}:{minute:02d}",
         "",
         "[Timer]",
         f"OnCalendar=*-*-* {hour:02d}:{minute:02d}:00",
@@ -158,9 +177,12 @@ def render_units(spec: ScheduleSpec) -> dict[str, str]:
 def cron_line(spec: ScheduleSpec) -> str:
     """The crontab line (for a system without systemd) equivalent to the timer."""
     hour, minute = parse_at(spec.at)
-    env = f"ESMS_HISTORY={shlex.quote(str(spec.history))} " if spec.history else ""
-    source = f". {shlex.quote(str(spec.env_file))} 2>/dev/null; " if spec.env_file else ""
-    cmd = " ".join(shlex.quote(a) for a in spec.argv).replace("%", "\\%")
+    env = (f"ESMS_HISTORY={shlex.quote(_one_line(str(spec.history), 'the history path'))} "
+           .replace("%", "\\%") if spec.history else "")
+    source = (f". {shlex.quote(_one_line(str(spec.env_file), 'the environment file'))} 2>/dev/null; "
+              .replace("%", "\\%") if spec.env_file else "")
+    cmd = " ".join(shlex.quote(_one_line(a, "an argument of the drift command"))
+                   for a in spec.argv).replace("%", "\\%")
     return f"{minute} {hour} * * * {source}{env}{cmd}"
 
 

@@ -40,6 +40,7 @@ from esms_baseline.profile.model import (
 )
 from esms_baseline.profile.schema import SCHEMA_ID, load_schema, schema_text, validate_schema
 from esms_baseline.profile.semantic import Ctx, check
+from esms_baseline.profile.text import check_text
 from esms_baseline.profile.yamlpos import read_yaml
 
 
@@ -56,7 +57,10 @@ def validate_file(path: str | Path, *, today: datetime.date | None = None,
                                     "site:, inventory:, accounts:, firewall:, ...), not a "
                                     "list or a single value", key=False))
         return None, problems
-    problems += validate_schema(doc)
+    text_problems = check_text(doc)
+    # a text refused for its characters is not also reported as not matching its pattern
+    refused = {t.path for t in text_problems}
+    problems += [p for p in validate_schema(doc) if p.path not in refused] + text_problems
     if problems:
         return None, _sorted(problems)
     base_dir = p.resolve().parent

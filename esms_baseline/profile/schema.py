@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Iterator
 from functools import cache
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
 
 from esms_baseline.errors import Problem
@@ -43,7 +44,22 @@ _PATTERN_HINTS = {
     "^[A-Za-z_][A-Za-z0-9_]*$": "a variable name: letters, digits and _",
     "^[A-Za-z0-9_-]{1,32}$": "a short name: letters, digits, - and _ (at most 32)",
     "^/": "an absolute path, starting with /",
+    "^([A-Za-z0-9][A-Za-z0-9._-]{0,252}|[0-9A-Fa-f]*:[0-9A-Fa-f:.]{1,45})$": (
+        "a DNS name or an IP address"
+    ),
+    "^[A-Za-z0-9_][A-Za-z0-9_.@\\\\-]{0,127}$": (
+        "an account name: letters, digits, '_', '.', '-', '@' and '\\' (DOMAIN\\account)"
+    ),
+    "^[A-Za-z0-9_.~/][A-Za-z0-9_.~/@+,=-]{0,1023}$": (
+        "a file path of letters, digits and / . _ - ~ @ + , = (not starting with -)"
+    ),
+    "^(/[A-Za-z0-9_./+-]{1,255}|auto|auto_silent|auto_legacy|auto_legacy_silent)$": (
+        "an absolute path, or auto, auto_silent, auto_legacy, auto_legacy_silent"
+    ),
 }
+
+#: Title of the closed list of host connection settings (inventory.hosts.*.vars).
+HOST_VARS_TITLE = "Réglages de connexion / Connection settings"
 
 _TYPE_WORDS = {
     "object": "a mapping (key: value)",
@@ -74,11 +90,55 @@ def schema_text() -> str:
     return (schemas_dir() / SCHEMA_FILE).read_text(encoding="utf-8")
 
 
+def ecma_pattern(pattern: str) -> str:
+    """``pattern`` with each unescaped ``$`` outside a character class turned into ``\\Z``.
+
+    JSON Schema patterns are ECMA-262 regular expressions, where ``$`` (without the ``m``
+    flag) matches only at the end of the text; jsonschema runs them with Python's
+    ``re.search``, where ``$`` also matches before a final line break: ``"esms-admin\\n"``
+    would match ``^[a-z_][a-z0-9_-]{0,31}$``. Anchored at the real end, it does not.
+    """
+    out: list[str] = []
+    escaped = in_class = False
+    for ch in pattern:
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+        elif ch == "$":
+            out.append("\\Z")
+            continue
+        out.append(ch)
+    return "".join(out)
+
+
+@cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(ecma_pattern(pattern))
+
+
+def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[ValidationError]:
+    if validator.is_type(instance, "string") and not _compiled(pattern).search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+@cache
+def validator_class() -> Any:
+    """Draft 2020-12 with patterns anchored as in ECMA-262 (:func:`ecma_pattern`)."""
+    return validators.extend(  # type: ignore[no-untyped-call]
+        Draft202012Validator, {"pattern": _pattern})
+
+
 @cache
 def _validator() -> Draft202012Validator:
-    return Draft202012Validator(
+    validator: Draft202012Validator = validator_class()(
         load_schema(), format_checker=Draft202012Validator.FORMAT_CHECKER
     )
+    return validator
 
 
 def describe(value: Any) -> str:
@@ -139,6 +199,9 @@ def _problems(error: ValidationError, doc: Document) -> list[Problem]:
         out = []
         for key in value:
             if key in allowed:
+                continue
+            if schema.get("title") == HOST_VARS_TITLE:
+                out.append(doc.problem((*path, key), _host_var_message(key, allowed)))
                 continue
             out.append(doc.problem(
                 (*path, key),
@@ -231,6 +294,17 @@ def _problems(error: ValidationError, doc: Document) -> list[Problem]:
         return [doc.problem(path, msg, key=False)]
 
     return [doc.problem(path, error.message, key=False)]  # pragma: no cover - fallback
+
+
+def _host_var_message(key: str, allowed: list[str]) -> str:
+    why = ("role settings come from the profile's sections, never from host variables"
+           if key.startswith("esms_") else
+           "other connection settings belong in the Ansible inventory (inventory.path)"
+           if key.startswith("ansible_") else "host variables are connection settings only")
+    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.85)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    return (f"'{key}' is not an allowed connection setting{hint}: {why}; "
+            f"allowed here: {', '.join(allowed)}")
 
 
 def _at(doc: Document, path: JsonPath) -> tuple[int, int]:

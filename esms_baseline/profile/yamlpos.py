@@ -11,6 +11,7 @@ keys, keys that are not plain text and values that have no JSON equivalent.
 from __future__ import annotations
 
 import datetime
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,10 +77,10 @@ def format_path(path: JsonPath) -> str:
     for part in path:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif _SIMPLE_KEY.match(part):
+        elif _SIMPLE_KEY.fullmatch(part):
             out += f".{part}" if out else part
-        else:
-            out += f'["{part}"]'
+        else:  # quoted, control characters escaped: a path is always one line
+            out += f"[{json.dumps(part, ensure_ascii=False)}]"
     return out
 
 

@@ -86,7 +86,8 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
         hostvars["ansible_winrm_ca_trust_path"] = os.environ["ESMS_WINDOWS_CA"]
     profile_doc = yaml.safe_load((ROOT / "tests/data/windows/site-windows.yml").read_text())
     profile_doc["inventory"] = {"hosts": {NAME: {"groups": ["postes_soins"], "platform": "windows",
-                                                 "vars": hostvars}},
+                                                 "vars": {**hostvars, "ansible_password":
+                                                          {"env": "ESMS_WINDOWS_PASSWORD"}}}},
                                 "groups": {"postes_soins": {"session_lock": {"idle_minutes": 5}}}}
     profile_doc["accounts"]["management_account"] = user.lower()
     profile_doc["accounts"]["users"] = [

@@ -579,14 +579,17 @@ def units(cmd: dict[str, Any]) -> dict[str, Any]:
 
 
 def _env_file(text: str | None) -> dict[str, str]:
-    """KEY=value lines of a systemd EnvironmentFile (quotes removed)."""
+    """KEY=value lines of a systemd EnvironmentFile (quotes removed; in double quotes, a
+    backslash before \\ " $ or a backquote escapes it, as systemd.exec(5) says)."""
     values: dict[str, str] = {}
     for line in _lines(text):
         k, sep, v = line.partition("=")
         if sep:
             v = v.strip()
             if len(v) >= 2 and v[0] == v[-1] and v[0] in "\"'":
-                v = v[1:-1]
+                quote, v = v[0], v[1:-1]
+                if quote == '"':
+                    v = re.sub(r'\\([\\"$`])', r"\1", v)
             values[k.strip()] = v
     return values
 
