@@ -167,7 +167,9 @@ def _ssh_block(proxy: Any, known: Any = ()) -> str:
     t = task(BAK01, "ESMS-BAK-01 | Configure SSH to the repository host")
     v = {"esms_backup_sftp": _sftp("sftp://store@backup.example:2222//depot"),
          "esms_backup_ssh_key_path": "/root/.ssh/id_esms_backup",
-         "esms_backup_ssh_known_hosts": list(known), "esms_backup_ssh_proxy_command": proxy}
+         "esms_backup_ssh_known_hosts": list(known), "esms_backup_ssh_proxy_command": proxy,
+         # the block's own variable: the inventory's known_hosts lines plus the pinned key
+         "esms_backup_store_known_lines": list(known)}
     return str(render_text(t["ansible.builtin.blockinfile"]["block"], v))
 
 
@@ -188,7 +190,7 @@ def test_known_hosts_one_line_per_key() -> None:
     t = task(BAK01, "ESMS-BAK-01 | Record the off-site store's host keys")
 
     def content(keys: list[str]) -> Any:
-        lines = render_text(t["vars"]["esms_backup_known_lines"], {"esms_backup_ssh_known_hosts": keys})
+        lines = render_text(t["vars"]["esms_backup_known_lines"], {"esms_backup_store_known_lines": keys})
         return render_text(t["ansible.builtin.copy"]["content"], {"esms_backup_known_lines": lines})
 
     assert content(["h ssh-ed25519 AAAA", "g ssh-rsa B"]) == "h ssh-ed25519 AAAA\ng ssh-rsa B\n"
