@@ -30,6 +30,7 @@ from esms_baseline import __version__
 from esms_baseline.catalogue import load_catalogue
 from esms_baseline.conformance.model import CheckPlan, CheckTarget
 from esms_baseline.errors import PlanError
+from esms_baseline.profile.providers import sector_vars
 from esms_baseline.profile import SiteProfile
 
 #: Prefix of the run-time variables that carry initial passwords read from the environment.
@@ -254,6 +255,8 @@ def host_vars(profile: SiteProfile, host: str, secret_vars: Mapping[str, str]) -
         # banner (ESMS-BAN-01)
         "esms_banner_text": profile.banner.text if profile.banner else "",
         "esms_banner_charter_version": profile.banner.charter_version if profile.banner else "",
+        # end of support (ESMS-UPD-04), providers' access (ESMS-PRV-01..03)
+        **sector_vars(profile, host),
     }
 
 
