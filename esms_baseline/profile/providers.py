@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from esms_baseline.catalogue.eol import load_eol
 from esms_baseline.profile.schema import suggest
 from esms_baseline.profile.semantic import Ctx, rule
 
@@ -86,11 +87,21 @@ def sector_vars(profile: SiteProfile, host: str) -> dict[str, Any]:
     esu = eos.get("windows_esu") or {}
     trace = profile.raw.get("providers_trace") or {}
     mine = [p for p in providers_of(profile.raw) if p.covers(host, groups)]
+    count_lts = bool(eos.get("count_debian_lts", True))
+    table = load_eol()
+    builds: dict[str, str] = {}
+    for w in table.windows:  # the audit task warns on the earliest end of a build
+        key = str(w.build)
+        builds[key] = min(builds.get(key, w.end.isoformat()), w.end.isoformat())
     return {
         "esms_updates_eol_warn_days": int(eos.get("warn_days", 180)),
         "esms_updates_eol_count_debian_lts": bool(eos.get("count_debian_lts", True)),
         "esms_updates_windows_esu_program": esu.get("program"),
         "esms_updates_windows_esu_until": str(esu["until"]) if esu.get("until") else None,
+        "esms_updates_eol_debian_ends": {
+            d.version: (d.lts_end if count_lts else d.regular_end).isoformat()
+            for d in table.debian},
+        "esms_updates_eol_windows_ends": builds,
         "esms_providers_accounts": [
             {"login": login, "provider": p.name, "access_until": p.access_until.isoformat()}
             for p in mine for login in p.accounts],

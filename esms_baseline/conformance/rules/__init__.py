@@ -65,7 +65,7 @@ RULES: dict[str, dict[str, Rule]] = {
 def _windows_rules() -> dict[str, Rule]:
     from esms_baseline.conformance.rules import windows
 
-    return {**windows.RULES, "ESMS-UPD-04": lifecycle.upd_04_windows}
+    return dict(windows.RULES)
 
 
 RULES["windows"] = _windows_rules()

@@ -18,6 +18,7 @@ from typing import Any
 
 from esms_baseline.conformance.model import Outcome
 from esms_baseline.conformance.rules._util import FactsUnavailable, section, var
+from esms_baseline.conformance.rules.lifecycle import upd_04_windows
 from esms_baseline.windows import parse
 from esms_baseline.windows.desired import (
     RELAXED_LENGTH_MIN_BUILD,
@@ -630,6 +631,7 @@ RULES: dict[str, Rule] = {
     "ESMS-UPD-01": upd_01,
     "ESMS-UPD-02": upd_02,
     "ESMS-UPD-03": upd_03,
+    "ESMS-UPD-04": upd_04_windows,
     "ESMS-FW-01": fw_01,
     "ESMS-FW-02": fw_02,
     "ESMS-FW-03": fw_03,

@@ -100,3 +100,8 @@ def test_ESMS_ACC_05(target: CheckTarget, verify: Verify) -> None:
 def test_ESMS_BAN_01(target: CheckTarget, verify: Verify) -> None:
     """ESMS-BAN-01: Login banner showing the charter."""
     verify(target, "ESMS-BAN-01")
+
+
+def test_ESMS_UPD_04(target: CheckTarget, verify: Verify) -> None:
+    """ESMS-UPD-04: Operating system release still receives security updates."""
+    verify(target, "ESMS-UPD-04")
