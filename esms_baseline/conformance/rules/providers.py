@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -43,10 +44,13 @@ def prv_01(facts: Mapping[str, Any], variables: Mapping[str, Any]) -> Outcome:
     for a in wanted:
         login = str(a["login"])
         until = _day(a["access_until"])
-        until_days = (until - _EPOCH).days
-        expired = until_days < today_days
-        expected[login] = (f"expired on {until.isoformat()}, locked" if expired
-                           else f"expires {until.isoformat()}")
+        # the account expires the day after the last day of access: pam_unix refuses an
+        # account on its expiry day (shadow(5) field 8)
+        expiry_days = (until - _EPOCH).days + 1
+        expired = expiry_days <= today_days
+        expiry = (until + _dt.timedelta(days=1)).isoformat()
+        expected[login] = (f"access ended {until.isoformat()}: expired, locked" if expired
+                           else f"expires {expiry} (access until {until.isoformat()})")
         user = users.get(login)
         if user is None:
             found[login] = "absent"
@@ -63,7 +67,7 @@ def prv_01(facts: Mapping[str, Any], variables: Mapping[str, Any]) -> Outcome:
                 problems.append(f"{login} ({a.get('provider')}): access ended on "
                                 f"{until.isoformat()} but the account is "
                                 f"{'not locked' if not locked else 'not expired'}")
-        elif exp is None or int(exp) != until_days:
+        elif exp is None or int(exp) != expiry_days:
             problems.append(f"{login} ({a.get('provider')}): account expiry "
                             f"{exp_text or 'never'} instead of the end of access "
                             f"{until.isoformat()}")
@@ -108,7 +112,7 @@ def prv_03(facts: Mapping[str, Any], variables: Mapping[str, Any]) -> Outcome:
     persistent = storage == "persistent" or (storage == "auto" and jd.get("persistent_dir"))
     if not persistent:
         problems.append(f"journal storage {storage}: logs are lost at reboot")
-    retention = span_seconds(jd.get("max_retention"))
+    retention = journald_span_seconds(jd.get("max_retention"))
     if retention not in (None, 0.0) and retention < days * 86400:
         problems.append(f"journal MaxRetentionSec {jd.get('max_retention')} is shorter "
                         f"than {days} days")
@@ -126,6 +130,35 @@ def prv_03(facts: Mapping[str, Any], variables: Mapping[str, Any]) -> Outcome:
         return Outcome(False, found, expected, "; ".join(problems))
     return Outcome(True, found, expected,
                    f"SSH logins logged with their key, journal kept {days} days")
+
+
+#: systemd.time(7) units span_seconds does not know: months (M, month) and years
+_LONG_UNITS = {"month": 2629800.0, "months": 2629800.0, "M": 2629800.0,
+               "y": 31557600.0, "year": 31557600.0, "years": 31557600.0}
+
+
+def journald_span_seconds(text: str | None) -> float | None:
+    """Seconds of a journald time span ("180day", "6month", "1y 2M"); None when unset or
+    unparsable. "M" is a month and "m" a minute, as in systemd.time(7)."""
+    if not text:
+        return None
+    total = 0.0
+    rest: list[str] = []
+    parts = re.findall(r"\d+(?:\.\d+)?\s*[A-Za-zµ]*", text)
+    if not parts or "".join(parts).replace(" ", "") != text.replace(" ", ""):
+        return None
+    for part in parts:
+        m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([A-Za-zµ]*)", part)
+        if m and (m.group(2) in _LONG_UNITS):
+            total += float(m.group(1)) * _LONG_UNITS[m.group(2)]
+        else:
+            rest.append(part)
+    if rest:
+        other = span_seconds(" ".join(rest))
+        if other is None:
+            return None
+        total += other
+    return total
 
 
 _SIZE_UNITS = {"": 1 / (1 << 20), "B": 1 / (1 << 20), "K": 1 / 1024, "M": 1.0, "G": 1024.0,
