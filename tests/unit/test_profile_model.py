@@ -64,8 +64,7 @@ def _value(p: SiteProfile, profile_path: str) -> object:
     table |= {
         "updates.end_of_support.warn_days": sector["esms_updates_eol_warn_days"],
         "updates.end_of_support.count_debian_lts": sector["esms_updates_eol_count_debian_lts"],
-        "providers": [a for a in sector["esms_providers_accounts"]],
-        "providers[].tools": sector["esms_providers_remote_tools"],
+        "providers": list(sector["esms_providers_accounts"]),
         "providers_trace.log_retention_days": sector["esms_providers_log_retention_days"],
         "providers_trace.journal_max_use_mib": sector["esms_providers_journal_max_use_mib"],
     }
