@@ -30,8 +30,8 @@ from esms_baseline import __version__
 from esms_baseline.catalogue import load_catalogue
 from esms_baseline.conformance.model import CheckPlan, CheckTarget
 from esms_baseline.errors import PlanError
-from esms_baseline.profile.providers import sector_vars
 from esms_baseline.profile import SiteProfile
+from esms_baseline.profile.providers import sector_vars
 
 #: Prefix of the run-time variables that carry initial passwords read from the environment.
 SECRET_VAR_PREFIX = "esms_secret_"

@@ -67,12 +67,16 @@ class EolTable:
     windows: tuple[WindowsRelease, ...]
 
     @property
+    def checks(self) -> list[_dt.date]:
+        return [r.checked for r in self.debian] + [r.checked for r in self.windows]
+
+    @property
     def newest_check(self) -> _dt.date:
-        return max(r.checked for r in (*self.debian, *self.windows))
+        return max(self.checks)
 
     @property
     def oldest_check(self) -> _dt.date:
-        return min(r.checked for r in (*self.debian, *self.windows))
+        return min(self.checks)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ import datetime
 from pathlib import Path
 
 from esms_baseline.errors import Problem, ProfileError
+from esms_baseline.profile import providers as _providers  # noqa: F401 - registers its checks
 from esms_baseline.profile.inventory import read_inventory
 from esms_baseline.profile.model import (
     Accounts,
@@ -39,7 +40,6 @@ from esms_baseline.profile.model import (
 )
 from esms_baseline.profile.schema import SCHEMA_ID, load_schema, schema_text, validate_schema
 from esms_baseline.profile.semantic import Ctx, check
-from esms_baseline.profile import providers as _providers  # noqa: F401 - registers its checks
 from esms_baseline.profile.yamlpos import read_yaml
 
 

@@ -11,8 +11,8 @@ import pytest
 
 import esms_baseline
 from esms_baseline.catalogue import load_catalogue
-from esms_baseline.profile.providers import sector_vars
 from esms_baseline.profile import SecretRef, SiteProfile, load_profile
+from esms_baseline.profile.providers import sector_vars
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "profiles" / "valid"

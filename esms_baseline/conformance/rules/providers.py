@@ -16,7 +16,6 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from esms_baseline.conformance.collectors.debian_sector import REMOTE_TOOLS
 from esms_baseline.conformance.model import Outcome
 from esms_baseline.conformance.rules._util import section, span_seconds, var
 
