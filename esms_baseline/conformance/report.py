@@ -13,14 +13,14 @@ from esms_baseline.results import SITE_HOST, CheckResult, ControlResult, Verdict
 _WORDS: dict[str, dict[str, str]] = {
     "fr": {
         "pass": "conforme", "fail": "ÉCHEC", "excepted": "dérogation", "error": "erreur",
-        "unreachable": "injoignable", "not_applicable": "n/a",
+        "unreachable": "injoignable", "not_applicable": "n/a", "warning": "à planifier",
         "host": "machine", "socle": "Synthèse par point du socle", "failures": "Écarts",
         "found": "constaté", "expected": "attendu", "problems": "Erreurs et machines injoignables",
         "total": "Total", "exit": "code de sortie", "none": "aucun",
     },
     "en": {
         "pass": "pass", "fail": "FAIL", "excepted": "excepted", "error": "error",
-        "unreachable": "unreachable", "not_applicable": "n/a",
+        "unreachable": "unreachable", "not_applicable": "n/a", "warning": "warning",
         "host": "host", "socle": "Summary per socle point", "failures": "Failures",
         "found": "found", "expected": "expected", "problems": "Errors and unreachable hosts",
         "total": "Total", "exit": "exit status", "none": "none",

@@ -103,7 +103,8 @@ def sector_vars(profile: SiteProfile, host: str) -> dict[str, Any]:
             for d in table.debian},
         "esms_updates_eol_windows_ends": builds,
         "esms_providers_accounts": [
-            {"login": login, "provider": p.name, "access_until": p.access_until.isoformat()}
+            {"login": login, "provider": p.name, "access_until": p.access_until.isoformat(),
+             "contract": p.contract, "access": p.access}
             for p in mine for login in p.accounts],
         "esms_providers_remote_tools": sorted({t for p in mine for t in p.tools}),
         "esms_providers_log_retention_days": int(trace.get("log_retention_days", 180)),

@@ -13,6 +13,7 @@ from html import escape
 
 from esms_baseline import __version__
 from esms_baseline.history import RunSummary
+from esms_baseline.report.html_sector import obsolete_section, providers_section
 from esms_baseline.report.i18n import (
     colon,
     control_title,
@@ -90,6 +91,8 @@ table.summary td.point span { color: var(--muted); font-weight: 400; margin-righ
 .badge.to_fill, .badge.v-to_fill { background: var(--fill-bg); }
 .incomplete, .v-error, .v-unreachable { color: var(--inc); }
 .badge.incomplete, .badge.v-error, .badge.v-unreachable { background: var(--inc-bg); }
+.v-warning { color: var(--fill); }
+.badge.v-warning { background: var(--fill-bg); }
 .not_evaluated, .v-not_applicable { color: var(--na); }
 .badge.not_evaluated, .badge.v-not_applicable { background: var(--na-bg); }
 tr.row-fail td, tr.row-to_fill td { background: #fff8f7; }
@@ -435,7 +438,8 @@ def render_html(model: ReportModel, lang: str = "fr") -> str:
         f'<header><p class="kicker">esms-baseline</p><h1>{_e(t("doc_title", lang))}</h1>'
         f'<p class="subtitle">{_e(t("doc_subtitle", lang))}</p>'
         f'<dl class="facts">{facts_html}</dl></header>'
-        f"{_summary_section(model, lang)}{_trend_section(model, lang)}"
+        f"{_summary_section(model, lang)}{obsolete_section(model, lang)}"
+        f"{providers_section(model, lang)}{_trend_section(model, lang)}"
         f"{_exceptions_section(model, lang)}{_evidence_section(model, lang)}"
         f"{_details_section(model, lang)}"
         f"<footer>{_e(t('generated', lang, date=format_datetime(now, lang), version=__version__))}"

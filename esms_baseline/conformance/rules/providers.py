@@ -48,8 +48,10 @@ def prv_01(facts: Mapping[str, Any], variables: Mapping[str, Any]) -> Outcome:
         expiry_days = (until - _EPOCH).days + 1
         expired = expiry_days <= today_days
         expiry = (until + _dt.timedelta(days=1)).isoformat()
-        expected[login] = (f"access ended {until.isoformat()}: expired, locked" if expired
-                           else f"expires {expiry} (access until {until.isoformat()})")
+        expected[login] = {
+            "provider": a.get("provider"), "contract": a.get("contract"),
+            "access": a.get("access"), "access_until": until.isoformat(),
+            "account": "expired, locked" if expired else f"expires {expiry}"}
         user = users.get(login)
         if user is None:
             found[login] = "absent"
