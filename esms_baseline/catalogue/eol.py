@@ -159,14 +159,26 @@ def debian_support(major: str | None, *, count_lts: bool = True,
                    source=rel.source, regular_end=rel.regular_end, advice="upgrade")
 
 
-def edition_family(edition_id: str | None, product_type: int | None) -> EditionFamily | None:
+#: Words of a Win32_OperatingSystem Caption (English and French) -> family, when the
+#: EditionID was not collected (an older collector).
+_CAPTION_WORDS: tuple[tuple[str, EditionFamily], ...] = (
+    ("ltsc", "ltsc"), ("ltsb", "ltsc"), ("enterprise", "enterprise_education"),
+    ("entreprise", "enterprise_education"), ("education", "enterprise_education"),
+    ("éducation", "enterprise_education"), ("professionnel", "home_pro"), ("pro", "home_pro"),
+    ("home", "home_pro"), ("famille", "home_pro"),
+)
+
+
+def edition_family(edition_id: str | None, product_type: int | None,
+                   caption: str | None = None) -> EditionFamily | None:
     """Edition family of a Windows host: ``product_type`` 2/3 (Win32_OperatingSystem) is a
-    server; otherwise from the EditionID."""
+    server; otherwise from the EditionID, else from words of the caption."""
     if product_type in (2, 3):
         return "server"
     e = (edition_id or "").strip().lower()
     if not e:
-        return None
+        words = re.findall(r"[\wé]+", (caption or "").lower())
+        return next((fam for word, fam in _CAPTION_WORDS if word in words), None)
     if e in _LTSC_EDITIONS:
         return "ltsc"
     if e in _ENTERPRISE_EDITIONS:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from html import escape
 
 from esms_baseline import __version__
+from esms_baseline.conformance.messages import translate
 from esms_baseline.history import RunSummary
 from esms_baseline.report.html_sector import obsolete_section, providers_section
 from esms_baseline.report.i18n import (
@@ -349,7 +350,8 @@ def _evidence_section(model: ReportModel, lang: str) -> str:
         else:
             state = _badge("v-pass", t("fresh", lang))
         note = "" if r.result.verdict is Verdict.PASS else (
-            f'<br><span class="muted">{_e(r.result.message)}</span>' if r.result.message else "")
+            f'<br><span class="muted">{_e(translate(r.result.message, lang))}</span>'
+            if r.result.message else "")
         rows.append(
             f'<tr class="row-{_e(r.status)}"><td>{_e(control_title(r.result.control, lang))}'
             f'<br><span class="muted">{_e(socle_title(r.socle, lang))}</span></td>'
@@ -374,7 +376,9 @@ def _note(row: Row, lang: str) -> str:
         if ex.expires:
             bits.append(f"{t('col_expires', lang)}{colon(lang)} {format_date(ex.expires, lang)}")
         return _e(" — ".join(bits))
-    return _e(row.result.message) if row.result.verdict is not Verdict.PASS else ""
+    if row.result.verdict is Verdict.PASS:
+        return ""
+    return _e(translate(row.result.message, lang))
 
 
 def _details_section(model: ReportModel, lang: str) -> str:

@@ -49,8 +49,8 @@ def providers_section(model: ReportModel, lang: str) -> str:
     tools = remote_tools(model)
     if not accesses and not tools:
         return ""
-    out = [f'<section id="providers"><h2>{_e(t("providers_title", lang))}</h2>'
-           f'<p class="muted">{_e(t("providers_lead", lang))}</p>']
+    out = [(f'<section id="providers"><h2>{_e(t("providers_title", lang))}</h2>'
+           f'<p class="muted">{_e(t("providers_lead", lang))}</p>')]
     if accesses:
         rows = []
         for a in accesses:

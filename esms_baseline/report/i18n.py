@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from esms_baseline.catalogue import SOCLE, load_catalogue
+from esms_baseline.conformance.messages import translate
 
 LANGS = ("fr", "en")
 
@@ -314,7 +315,7 @@ def value_text(value: Any, lang: str = "fr") -> str:
     if isinstance(value, bool):
         return ("yes" if value else "no") if en else ("oui" if value else "non")
     if isinstance(value, str):
-        return value
+        return translate(value, lang)
     if isinstance(value, Mapping):
         return "; ".join(f"{k}: {value_text(v, lang)}" for k, v in value.items())
     if isinstance(value, (list, tuple, set, frozenset)):

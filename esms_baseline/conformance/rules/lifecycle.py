@@ -90,7 +90,8 @@ def upd_04_windows(facts: Mapping[str, Any], variables: Mapping[str, Any]) -> Ou
     edition = facts.get("os_edition") or {}
     warn_days = int(var(variables, "esms_updates_eol_warn_days", DEFAULT_WARN_DAYS))
     build = as_int(edition.get("current_build") or os_.get("build"))
-    family = edition_family(edition.get("edition_id"), as_int(os_.get("product_type")))
+    family = edition_family(edition.get("edition_id"), as_int(os_.get("product_type")),
+                            str(os_.get("caption") or ""))
     support = windows_support(build, family,
                               esu_program=var(variables, "esms_updates_windows_esu_program", None),
                               esu_until=_esu_until(variables))

@@ -70,12 +70,12 @@ def prv_01(facts: Mapping[str, Any], variables: Mapping[str, Any]) -> Outcome:
                                 f"{'not locked' if not locked else 'not expired'}")
         elif exp is None or int(exp) != expiry_days:
             problems.append(f"{login} ({a.get('provider')}): account expiry "
-                            f"{exp_text or 'never'} instead of the end of access "
-                            f"{until.isoformat()}")
+                            f"{exp_text or 'never'} instead of {expiry} (access until "
+                            f"{until.isoformat()})")
     if problems:
         return Outcome(False, found, expected, "; ".join(problems))
     return Outcome(True, found, expected,
-                   "every provider account expires with its access; ended ones are locked")
+                   "every provider account expires with its access, ended ones are locked")
 
 
 def prv_02(facts: Mapping[str, Any], variables: Mapping[str, Any]) -> Outcome:
@@ -91,7 +91,7 @@ def prv_02(facts: Mapping[str, Any], variables: Mapping[str, Any]) -> Outcome:
     expected = sorted(declared) or "no remote-control software"
     if undeclared:
         names = ", ".join(
-            f"{t} ({'; '.join(f'{k}: ' + ', '.join(map(str, v)) for k, v in how.items())})"
+            f"{t} ({' - '.join(f'{k}: ' + ', '.join(map(str, v)) for k, v in how.items())})"
             for t, how in sorted(undeclared.items()))
         return Outcome(False, found or "none", expected,
                        f"undeclared remote-control software: {names}")
