@@ -29,6 +29,7 @@ from esms_baseline.conformance import check
 from esms_baseline.lab import Lab, nsenter_run
 from esms_baseline.plan import build_check_plan, build_plan
 from esms_baseline.profile import SiteProfile, load_profile
+from esms_baseline.report import render
 from esms_baseline.results import CheckResult, ControlResult, Verdict
 from esms_baseline.run import apply
 from tests.conftest import random_secrets_in_env, running_lab
@@ -127,6 +128,10 @@ def test_bullseye_host_fails_end_of_support(bullseye_lab: Lab, tmp_path: Path) -
         assert row.found["release"] == "Debian 11 (bullseye)"
         assert row.found["security_updates_until"] == "2026-08-31"
         assert "2026-08-31" in row.message and res.exit_code == 1
+        html = render(res, "html", lang="fr")
+        assert "Machines obsolètes" in html and "Debian 11 (bullseye)" in html
+        assert "plus depuis le 31 août 2026" in html and "mise à niveau du système" in html
+        assert "has received no security update" not in html  # the French report is French
 
 
 def test_bookworm_host_and_providers_access(bookworm_lab: Lab, tmp_path: Path) -> None:
@@ -186,6 +191,12 @@ def test_bookworm_host_and_providers_access(bookworm_lab: Lab, tmp_path: Path) -
     assert "account presta-old has expired" in journal
     assert "Accepted publickey for presta-dui" in journal
     assert "Accepted key ED25519 SHA256:" in journal  # the key of each login is logged
+
+    html = render(after, "html", lang="fr")
+    assert "Accès des prestataires" in html and "CTR-2025-014" in html
+    assert "Ancien Mainteneur" in html and "échu" in html and "anydesk" in html
+    assert "logiciel de prise en main à distance non déclaré : anydesk" in html
+    assert "undeclared remote-control software" not in html
 
     declared = _profile(tmp_path, ["anydesk"])
     res = check(build_check_plan(declared, lab.inventory_path, HOST), controls=["ESMS-PRV-02"])

@@ -221,3 +221,31 @@ def test_providers_cross_checks(tmp_path: Path, change: Any, message: str) -> No
     errors = _load(tmp_path, doc)
     assert any(message in e for e in errors), errors
     assert all(":" in e.split(" ")[0] for e in errors), errors  # file:line:col first
+
+
+def test_controls_eol_shows_the_table_and_its_age(capsys: pytest.CaptureFixture[str]) -> None:
+    from esms_baseline.cli import main
+    from esms_baseline.cli.eol_view import eol_document
+
+    assert main(["controls", "--eol", "--lang", "en"]) == 0
+    out = capsys.readouterr().out
+    assert "bullseye" in out and "2026-08-31" in out and "checked" in out
+    assert "Windows Server 2016" in out and "ESU consumer 2027-10-12" in out
+    table = load_eol()
+    later = table.newest_check + dt.timedelta(days=400)
+    assert eol_document(table, later)["stale"] is True
+    assert eol_document(table, table.newest_check)["age_days"] == 0
+
+
+def test_remote_tools_agree_between_collector_schema_and_role() -> None:
+    from esms_baseline.conformance.collectors.debian_sector import REMOTE_TOOLS
+    from esms_baseline.profile.schema import load_schema
+
+    schema = load_schema()
+    enum = schema["$defs"]["provider"]["properties"]["tools"]["items"]["enum"]
+    assert sorted(enum) == sorted(REMOTE_TOOLS)
+    task = yaml.safe_load((ROOT / "roles/esms_providers/tasks/debian/ESMS-PRV-02.yml")
+                          .read_text(encoding="utf-8"))
+    pairs = task[1]["vars"]["esms_providers_tool_packages"]
+    for tool, package in pairs:
+        assert package in REMOTE_TOOLS[tool]["packages"], (tool, package)
