@@ -212,6 +212,8 @@ def test_valid_providers(tmp_path: Path) -> None:
      "must not hold administrator rights"),
     (lambda d: d["providers"][0].update(access_until="2027-13-01"), "access_until"),
     (lambda d: d["providers"][0].update(name="bad\nname"), "name"),
+    (lambda d: d["providers"][0].update(contract="{{ lookup('pipe', 'id') }}"), "contract"),
+    (lambda d: d["providers"][0].update(maintains="{% raw %}x"), "maintains"),
     (lambda d: d["providers"][0]["tools"] if False else d["providers"][0].update(
         tools=["teamviewer; rm -rf /"]), "tools"),
 ])
