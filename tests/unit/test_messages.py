@@ -98,3 +98,14 @@ def test_unknown_parts_stay_as_they_are() -> None:
         "something new; TMOUT n'est pas défini")
     assert translate("TMOUT is not set", "en") == "TMOUT is not set"
     assert untranslated("something new; TMOUT is not set") == ["something new"]
+
+
+def test_windows_rule_messages_have_a_french_text() -> None:
+    from esms_baseline.conformance.rules import windows as rules
+    from tests.unit.test_windows_rules import VARS, fresh_facts, hardened_facts
+
+    missing = set()
+    for facts in (hardened_facts(VARS), fresh_facts(VARS)):
+        for control, rule in rules.RULES.items():
+            missing |= {(control, p) for p in untranslated(rule(facts, VARS).message)}
+    assert not missing, sorted(missing)
