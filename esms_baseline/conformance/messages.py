@@ -357,14 +357,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "w.updates_on": ("automatic updates on{n_t}", "mises à jour automatiques actives{n_t}"),
     "w.scheduled": ("installation scheduled in the window{n_t}",
                     "installation planifiée dans la fenêtre{n_t}"),
-    "w.note_channel": (" (Windows: Windows has no security-only channel: monthly cumulative "
-                       "quality updates (security and fixes) are installed",
-                       " (Windows : Windows n'a pas de canal « sécurité seule » : les mises à "
-                       "jour cumulatives mensuelles (sécurité et correctifs) sont installées"),
-    "w.note_window": (" (Windows: Windows does not bound the installation to the window's "
-                      "duration",
-                      " (Windows : Windows ne borne pas l'installation à la durée de la "
-                      "fenêtre"),
+    "w.note_channel": ((" (Windows: Windows has no security-only channel: monthly cumulative "
+                       "quality updates (security and fixes) are installed"),
+                       (" (Windows : Windows n'a pas de canal « sécurité seule » : les mises à "
+                       "jour cumulatives mensuelles (sécurité et correctifs) sont installées")),
+    "w.note_window": ((" (Windows: Windows does not bound the installation to the window's "
+                      "duration"),
+                      (" (Windows : Windows ne borne pas l'installation à la durée de la "
+                      "fenêtre")),
     "w.not_set_note": ("{k} is not set{n_t}", "{k} n'est pas défini{n_t}"),
     "w.drivers": ("drivers are excluded)", "les pilotes sont exclus)"),
     "w.starts": ("it starts at the scheduled time)", "elle commence à l'heure prévue)"),
