@@ -38,6 +38,7 @@ from esms_baseline.profile.hostvars import (
     host_vars_problems,
 )
 from esms_baseline.profile.hostvars import resolve as resolve_host_vars
+from esms_baseline.profile.providers import sector_vars
 from esms_baseline.profile.text import variable_problems
 
 #: Prefix of the run-time variables that carry initial passwords read from the environment.
@@ -277,6 +278,8 @@ def host_vars(profile: SiteProfile, host: str, secret_vars: Mapping[str, str]) -
         # banner (ESMS-BAN-01)
         "esms_banner_text": profile.banner.text if profile.banner else "",
         "esms_banner_charter_version": profile.banner.charter_version if profile.banner else "",
+        # end of support (ESMS-UPD-04), providers' access (ESMS-PRV-01..03)
+        **sector_vars(profile, host),
     }
 
 

@@ -24,6 +24,9 @@ class Verdict(str, Enum):
     ERROR = "error"
     UNREACHABLE = "unreachable"
     NOT_APPLICABLE = "not_applicable"
+    #: conforms today, but an end date is near (e.g. an OS release's end of support,
+    #: ESMS-UPD-04): shown in reports, does not change the exit status
+    WARNING = "warning"
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ AREAS = (
     "accounts",
     "banner",
     "organisation",
+    "providers",
 )
 
 #: The 8 points of the "socle de base" (Instruction N° SG/HFDS/DGCS/2017/219).
@@ -84,6 +85,8 @@ class Control:
     cnil: str | None
     parameters: tuple[Parameter, ...] = ()
     manual_note: Text | None = None
+    #: other references: texts of the sector (circular, ESMS numérique, PGSSI-S)
+    other_refs: tuple[str, ...] = ()
 
     @property
     def tag(self) -> str:
@@ -110,7 +113,8 @@ class Control:
             "manual_note": (
                 {"fr": self.manual_note.fr, "en": self.manual_note.en} if self.manual_note else None
             ),
-            "references": {"anssi": list(self.anssi), "cnil": self.cnil},
+            "references": {"anssi": list(self.anssi), "cnil": self.cnil,
+                           "other": list(self.other_refs)},
             "platforms": dict(self.platforms),
             "role": self.role,
             "tag": self.tag if self.role else None,
@@ -223,6 +227,7 @@ def _control(raw: dict[str, Any]) -> Control:
         cnil=refs.get("cnil"),
         parameters=params,
         manual_note=_text(raw["manual_note"], f"{cid}.manual_note") if raw.get("manual_note") else None,
+        other_refs=tuple(str(r) for r in refs.get("other") or ()),
     )
 
 

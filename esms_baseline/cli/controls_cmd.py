@@ -15,10 +15,17 @@ def register(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="print the catalogue as JSON")
     p.add_argument("--socle", type=int, choices=sorted(SOCLE), help="only this socle point")
     p.add_argument("--lang", choices=("fr", "en"), default="fr", help="language of titles")
+    p.add_argument("--eol", action="store_true",
+                   help="show the end-of-support table of ESMS-UPD-04 (dates, sources, age)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.eol:
+        from esms_baseline.cli.eol_view import eol_text
+
+        print(eol_text(lang=args.lang, as_json=args.json))
+        return 0
     cat = load_catalogue()
     controls = cat.by_socle(args.socle) if args.socle else cat.controls
     if args.json:

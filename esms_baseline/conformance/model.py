@@ -106,6 +106,8 @@ class Outcome:
     """What a rule concluded from a host's facts.
 
     ``passed``: True (conforms), False (does not), None (not applicable on this host).
+    ``warning``: conforms, but something must be planned (an end of support is near): the
+    verdict is ``warning`` instead of ``pass``.
     ``found`` and ``expected`` are short, human-readable values (strings, numbers, lists,
     small dicts) shown side by side in reports; ``message`` says why, in a sentence.
     """
@@ -114,6 +116,7 @@ class Outcome:
     found: Any
     expected: Any
     message: str = ""
+    warning: bool = False
 
     @classmethod
     def not_applicable(cls, message: str, found: Any = None) -> Outcome:

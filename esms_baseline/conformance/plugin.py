@@ -121,7 +121,8 @@ def pytest_runtest_makereport(
     found = outcome.found if outcome else None
     expected = outcome.expected if outcome else None
     if report.passed:
-        result = ControlResult(host, control, Verdict.PASS, found, expected,
+        verdict = Verdict.WARNING if outcome is not None and outcome.warning else Verdict.PASS
+        result = ControlResult(host, control, verdict, found, expected,
                                outcome.message if outcome else "")
     elif report.skipped:
         reason = _skip_reason(report)

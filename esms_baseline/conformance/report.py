@@ -8,19 +8,20 @@ import json
 from typing import Any
 
 from esms_baseline.catalogue import SOCLE, load_catalogue
+from esms_baseline.conformance.messages import translate
 from esms_baseline.results import SITE_HOST, CheckResult, ControlResult, Verdict
 
 _WORDS: dict[str, dict[str, str]] = {
     "fr": {
         "pass": "conforme", "fail": "ÉCHEC", "excepted": "dérogation", "error": "erreur",
-        "unreachable": "injoignable", "not_applicable": "n/a",
+        "unreachable": "injoignable", "not_applicable": "n/a", "warning": "à planifier",
         "host": "machine", "socle": "Synthèse par point du socle", "failures": "Écarts",
         "found": "constaté", "expected": "attendu", "problems": "Erreurs et machines injoignables",
         "total": "Total", "exit": "code de sortie", "none": "aucun",
     },
     "en": {
         "pass": "pass", "fail": "FAIL", "excepted": "excepted", "error": "error",
-        "unreachable": "unreachable", "not_applicable": "n/a",
+        "unreachable": "unreachable", "not_applicable": "n/a", "warning": "warning",
         "host": "host", "socle": "Summary per socle point", "failures": "Failures",
         "found": "found", "expected": "expected", "problems": "Errors and unreachable hosts",
         "total": "Total", "exit": "exit status", "none": "none",
@@ -78,7 +79,7 @@ def render_text(result: CheckResult, lang: str = "fr") -> str:
         out.append(f"  {w['none']}")
     for r in failures:
         ctitle = cat.get(r.control).title.get(lang) if r.control in order else ""
-        out.append(f"  {r.host} {r.control} {ctitle}: {r.message}")
+        out.append(f"  {r.host} {r.control} {ctitle}: {translate(r.message, lang)}")
         out.append(f"      {w['found']:<9} {_short(r.found)}")
         out.append(f"      {w['expected']:<9} {_short(r.expected)}")
 

@@ -60,7 +60,7 @@ DESKTOP_PACKAGES: tuple[str, ...] = (
     "libglib2.0-bin",  # gsettings, to read a setting the way a GNOME session sees it
 )
 
-SUITES: tuple[str, ...] = ("bookworm", "trixie")
+SUITES: tuple[str, ...] = ("bookworm", "trixie", "bullseye")
 
 # Bump when the customisation below changes, so cached bases are rebuilt.
 RECIPE_VERSION = 1

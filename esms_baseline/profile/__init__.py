@@ -14,6 +14,7 @@ from pathlib import Path
 
 from esms_baseline.errors import Problem, ProfileError
 from esms_baseline.profile import exposure as _exposure  # noqa: F401 - registers its rules
+from esms_baseline.profile import providers as _providers  # noqa: F401 - registers its checks
 from esms_baseline.profile.inventory import read_inventory
 from esms_baseline.profile.model import (
     Accounts,

@@ -12,7 +12,9 @@ from collections.abc import Sequence
 from html import escape
 
 from esms_baseline import __version__
+from esms_baseline.conformance.messages import translate
 from esms_baseline.history import RunSummary
+from esms_baseline.report.html_sector import obsolete_section, providers_section
 from esms_baseline.report.i18n import (
     colon,
     control_title,
@@ -90,6 +92,8 @@ table.summary td.point span { color: var(--muted); font-weight: 400; margin-righ
 .badge.to_fill, .badge.v-to_fill { background: var(--fill-bg); }
 .incomplete, .v-error, .v-unreachable { color: var(--inc); }
 .badge.incomplete, .badge.v-error, .badge.v-unreachable { background: var(--inc-bg); }
+.v-warning { color: var(--fill); }
+.badge.v-warning { background: var(--fill-bg); }
 .not_evaluated, .v-not_applicable { color: var(--na); }
 .badge.not_evaluated, .badge.v-not_applicable { background: var(--na-bg); }
 tr.row-fail td, tr.row-to_fill td { background: #fff8f7; }
@@ -346,7 +350,8 @@ def _evidence_section(model: ReportModel, lang: str) -> str:
         else:
             state = _badge("v-pass", t("fresh", lang))
         note = "" if r.result.verdict is Verdict.PASS else (
-            f'<br><span class="muted">{_e(r.result.message)}</span>' if r.result.message else "")
+            f'<br><span class="muted">{_e(translate(r.result.message, lang))}</span>'
+            if r.result.message else "")
         rows.append(
             f'<tr class="row-{_e(r.status)}"><td>{_e(control_title(r.result.control, lang))}'
             f'<br><span class="muted">{_e(socle_title(r.socle, lang))}</span></td>'
@@ -371,7 +376,9 @@ def _note(row: Row, lang: str) -> str:
         if ex.expires:
             bits.append(f"{t('col_expires', lang)}{colon(lang)} {format_date(ex.expires, lang)}")
         return _e(" — ".join(bits))
-    return _e(row.result.message) if row.result.verdict is not Verdict.PASS else ""
+    if row.result.verdict is Verdict.PASS:
+        return ""
+    return _e(translate(row.result.message, lang))
 
 
 def _details_section(model: ReportModel, lang: str) -> str:
@@ -435,7 +442,8 @@ def render_html(model: ReportModel, lang: str = "fr") -> str:
         f'<header><p class="kicker">esms-baseline</p><h1>{_e(t("doc_title", lang))}</h1>'
         f'<p class="subtitle">{_e(t("doc_subtitle", lang))}</p>'
         f'<dl class="facts">{facts_html}</dl></header>'
-        f"{_summary_section(model, lang)}{_trend_section(model, lang)}"
+        f"{_summary_section(model, lang)}{obsolete_section(model, lang)}"
+        f"{providers_section(model, lang)}{_trend_section(model, lang)}"
         f"{_exceptions_section(model, lang)}{_evidence_section(model, lang)}"
         f"{_details_section(model, lang)}"
         f"<footer>{_e(t('generated', lang, date=format_datetime(now, lang), version=__version__))}"

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from esms_baseline.catalogue import SOCLE, load_catalogue
+from esms_baseline.conformance.messages import translate
 
 LANGS = ("fr", "en")
 
@@ -151,6 +152,45 @@ TEXTS: dict[str, dict[str, str]] = {
     "mail_subject": {
         "fr": "[esms-baseline] {site} : {n} nouvel(s) écart(s) de conformité",
         "en": "[esms-baseline] {site}: {n} new conformance failure(s)"},
+    # -- warning verdict, obsolete machines, providers (ESMS-UPD-04, ESMS-PRV-01..03) -------
+    "verdict_warning": {"fr": "À planifier", "en": "Warning"},
+    "obsolete_title": {"fr": "Machines obsolètes", "en": "Obsolete machines"},
+    "obsolete_lead": {
+        "fr": "Machines dont le système ne reçoit plus, ou bientôt plus, de correctifs de "
+              "sécurité : une mise à niveau, un remplacement ou une adhésion aux mises à jour "
+              "étendues (ESU) est à décider et à budgéter.",
+        "en": "Machines whose operating system no longer receives, or will soon stop "
+              "receiving, security fixes: an upgrade, a replacement or an extended security "
+              "updates (ESU) enrolment must be decided and budgeted."},
+    "obsolete_none": {"fr": "Toutes les machines vérifiées reçoivent des correctifs de "
+                            "sécurité.",
+                      "en": "Every checked machine receives security fixes."},
+    "col_release": {"fr": "Système", "en": "Operating system"},
+    "col_support": {"fr": "Correctifs de sécurité", "en": "Security fixes"},
+    "col_plan": {"fr": "À prévoir", "en": "To plan"},
+    "support_ended": {"fr": "plus depuis le {date}", "en": "none since {date}"},
+    "support_until": {"fr": "jusqu'au {date}", "en": "until {date}"},
+    "support_unknown": {"fr": "inconnu (version absente de la table)",
+                        "en": "unknown (release not in the table)"},
+    "plan_upgrade": {"fr": "mise à niveau du système", "en": "upgrade of the system"},
+    "plan_replacement": {"fr": "remplacement de la machine", "en": "replacement of the machine"},
+    "plan_esu": {"fr": "remplacement, ou mises à jour étendues (ESU) en attendant",
+                 "en": "replacement, or extended security updates (ESU) meanwhile"},
+    "providers_title": {"fr": "Accès des prestataires", "en": "Providers' access"},
+    "providers_lead": {
+        "fr": "Comptes nominatifs des prestataires par machine, avec la fin de leur accès : un "
+              "accès échu est verrouillé. Logiciels de prise en main à distance constatés.",
+        "en": "Providers' named accounts per machine, with the end of their access: an "
+              "ended access is locked. Remote-control software found."},
+    "col_provider": {"fr": "Prestataire", "en": "Provider"},
+    "col_contract": {"fr": "Contrat", "en": "Contract"},
+    "col_access": {"fr": "Accès", "en": "Access"},
+    "col_account": {"fr": "Compte", "en": "Account"},
+    "col_access_until": {"fr": "Fin d'accès", "en": "Access until"},
+    "access_ended": {"fr": "échu", "en": "ended"},
+    "access_active": {"fr": "en cours", "en": "active"},
+    "remote_tools": {"fr": "Logiciels de prise en main constatés", "en": "Remote-control software found"},
+    "remote_tools_none": {"fr": "aucun", "en": "none"},
 }
 
 #: One or two sentences per socle point, for a director: what the point is about.
@@ -275,7 +315,7 @@ def value_text(value: Any, lang: str = "fr") -> str:
     if isinstance(value, bool):
         return ("yes" if value else "no") if en else ("oui" if value else "non")
     if isinstance(value, str):
-        return value
+        return translate(value, lang)
     if isinstance(value, Mapping):
         return "; ".join(f"{k}: {value_text(v, lang)}" for k, v in value.items())
     if isinstance(value, (list, tuple, set, frozenset)):

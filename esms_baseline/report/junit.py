@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+from esms_baseline.conformance.messages import translate
 from esms_baseline.report.i18n import colon, control_title, t, value_text
 from esms_baseline.report.summary import ReportModel
 from esms_baseline.results import Verdict
@@ -39,15 +40,16 @@ def render_junit(model: ReportModel, lang: str = "fr") -> str:
                 counts["failures"] += 1
                 el = ET.SubElement(case, "failure", type="to_fill" if r.to_fill else "fail",
                                    message=f"{found}; {expected}")
-                el.text = "\n".join(x for x in (found, expected, cr.message) if x)
+                el.text = "\n".join(x for x in (found, expected, translate(cr.message, lang)) if x)
             elif cr.verdict in (Verdict.ERROR, Verdict.UNREACHABLE):
                 counts["errors"] += 1
                 el = ET.SubElement(case, "error", type=cr.verdict.value,
-                                   message=cr.message or cr.verdict.value)
+                                   message=translate(cr.message, lang) or cr.verdict.value)
             elif cr.verdict in (Verdict.EXCEPTED, Verdict.NOT_APPLICABLE):
                 counts["skipped"] += 1
                 ET.SubElement(case, "skipped", message=(
-                    f"{t('verdict_' + cr.verdict.value, lang)}{colon(lang)} {cr.message}"))
+                    f"{t('verdict_' + cr.verdict.value, lang)}{colon(lang)} "
+                    f"{translate(cr.message, lang)}"))
         for k, v in counts.items():
             suite.set(k, str(v))
             total[k] += v

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from esms_baseline.report import sector
 from esms_baseline.report.i18n import (
     colon,
     control_title,
@@ -60,6 +61,22 @@ def render_markdown(model: ReportModel, lang: str = "fr") -> str:
                 f"- **{host}** — {r.result.control} {control_title(r.result.control, lang)}"
                 f"{c} {t('col_found', lang).lower()} `{value_text(r.result.found, lang)}`, "
                 f"{t('col_expected', lang).lower()} `{value_text(r.result.expected, lang)}`")
+    obsolete = sector.obsolete_hosts(model)
+    if obsolete:
+        lines += ["", f"## {t('obsolete_title', lang)}", ""]
+        for o in obsolete:
+            until = format_date(o.until, lang)
+            when = (t("support_ended", lang, date=until) if o.ended
+                    else t("support_until", lang, date=until))
+            lines.append(f"- **{o.host}** — {o.release}{c} {when}; "
+                         f"{t('col_plan', lang).lower()}{c} {t('plan_' + o.plan, lang)}")
+    accesses = sector.provider_accesses(model)
+    if accesses:
+        lines += ["", f"## {t('providers_title', lang)}", ""]
+        for a in accesses:
+            state = t("access_ended", lang) if a.ended else t("access_active", lang)
+            lines.append(f"- **{a.provider}** ({a.contract}, {a.access}) — {a.host} "
+                         f"`{a.login}`{c} {format_date(a.access_until, lang)} ({state})")
     if model.exceptions:
         lines += ["", f"## {t('exceptions_title', lang)}", ""]
         for r in model.exceptions:

@@ -238,9 +238,50 @@ BROKEN: dict[str, dict[str, Mutation]] = {
     },
 }
 
+# ESMS-UPD-04 and ESMS-PRV-01..03: the sections release, remote_control and journald, the
+# provider accounts presta-dui / presta-old and sshd LogLevel VERBOSE were recorded on a lab
+# bookworm host after the esms_providers role ran (merged into debian-compliant.json).
+BROKEN["ESMS-UPD-04"] = {
+    "bullseye after its LTS": lambda f, v: f["release"].update(version_id="11",
+                                                                debian_version="11.11"),
+    "unknown release": lambda f, v: f["release"].update(version_id=None,
+                                                        debian_version="trixie/sid"),
+    "not debian": lambda f, v: f["release"].update(id="ubuntu"),
+}
+BROKEN["ESMS-PRV-01"] = {
+    "ended access not locked": lambda f, v: f["accounts"]["users"]["presta-old"][
+        "shadow"].update(locked=False, status="hash"),
+    "ended access not expired": lambda f, v: f["accounts"]["users"]["presta-old"][
+        "shadow"].update(expire_days=None),
+    "current access never expires": lambda f, v: f["accounts"]["users"]["presta-dui"][
+        "shadow"].update(expire_days=None),
+    "expiry not the end of access": lambda f, v: f["accounts"]["users"]["presta-dui"][
+        "shadow"].update(expire_days=21500),
+    "current account missing": lambda f, v: f["accounts"]["users"].pop("presta-dui"),
+}
+BROKEN["ESMS-PRV-02"] = {
+    "anydesk package": lambda f, v: f["remote_control"]["tools"].__setitem__(
+        "anydesk", {"packages": ["anydesk"], "units": [], "ports": []}),
+    "vnc port only": lambda f, v: f["remote_control"]["tools"].__setitem__(
+        "vnc", {"packages": [], "units": [], "ports": [5900]}),
+    "teamviewer unit and port": lambda f, v: f["remote_control"]["tools"].__setitem__(
+        "teamviewer", {"packages": [], "units": ["teamviewerd.service"], "ports": [5938]}),
+}
+BROKEN["ESMS-PRV-03"] = {
+    "sshd loglevel info": lambda f, v: f["sshd"].__setitem__("loglevel", "INFO"),
+    "volatile journal": lambda f, v: f["journald"].update(storage="volatile"),
+    "auto without /var/log/journal": lambda f, v: f["journald"].update(
+        storage=None, persistent_dir=False),
+    "retention too short": lambda f, v: f["journald"].update(max_retention="1month"),
+    "journal too small": lambda f, v: f["journald"].update(system_max_use="100M"),
+}
+
+
 #: On a fresh Debian lab host, these do not fail, legitimately: nothing declared exists there
 #: to be wrong (no generic/departed login, no empty password) or no desktop (LOCK-04).
 FRESH_NOT_FAILING = {
+    "ESMS-UPD-04": True,  # the fresh host is bookworm: supported (LTS) until 2028-06-30
+    "ESMS-PRV-02": True,  # no remote-control software on a fresh host
     "ESMS-ACC-02": True,
     "ESMS-ACC-03": True,
     "ESMS-ACC-05": True,
@@ -300,7 +341,8 @@ def test_broken_variants_touch_only_their_control(compliant: Facts,
                ("ESMS-FW-01", "ESMS-FW-03"), ("ESMS-FW-02", "ESMS-FW-03"),
                ("ESMS-FW-03", "ESMS-FW-02"), ("ESMS-UPD-01", "ESMS-UPD-02"),
                ("ESMS-ACC-04", "ESMS-PWD-04"), ("ESMS-ACC-02", "ESMS-ACC-04"),
-               ("ESMS-ACC-03", "ESMS-ACC-04"), ("ESMS-ACC-05", "ESMS-ACC-04")}
+               ("ESMS-ACC-03", "ESMS-ACC-04"), ("ESMS-ACC-05", "ESMS-ACC-04"),
+               ("ESMS-PRV-01", "ESMS-ACC-01")}  # a missing provider account is a missing user
     for control, variants in BROKEN.items():
         for name, mutate in variants.items():
             facts = copy.deepcopy(compliant)

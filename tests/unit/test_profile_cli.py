@@ -19,7 +19,8 @@ ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "profiles"
 SCHEMA_FILE = ROOT / "schemas" / "site-profile.schema.json"
 EXAMPLES = [ROOT / "examples" / "site.yml", ROOT / "examples" / "site-minimal.yml",
-            ROOT / "examples" / "site-mixed.yml"]
+            ROOT / "examples" / "site-mixed.yml",
+            ROOT / "examples" / "site-prestataires.yml"]
 TODAY = "2026-11-23"
 LINE = re.compile(r"^(?P<file>.+?):(?P<line>\d+):(?P<col>\d+): (?P<path>\S+): (?P<msg>.+)$")
 

@@ -12,6 +12,7 @@ import pytest
 import esms_baseline
 from esms_baseline.catalogue import load_catalogue
 from esms_baseline.profile import SecretRef, SiteProfile, load_profile
+from esms_baseline.profile.providers import sector_vars
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "profiles" / "valid"
@@ -58,6 +59,14 @@ def _value(p: SiteProfile, profile_path: str) -> object:
         "accounts.users": list(p.accounts.users),
         "accounts.forbidden_generic_logins": list(p.accounts.forbidden_generic_logins),
         "organisation.max_age_months": p.organisation.max_age_months,
+    }
+    sector = sector_vars(p, p.hosts[0])
+    table |= {
+        "updates.end_of_support.warn_days": sector["esms_updates_eol_warn_days"],
+        "updates.end_of_support.count_debian_lts": sector["esms_updates_eol_count_debian_lts"],
+        "providers": list(sector["esms_providers_accounts"]),
+        "providers_trace.log_retention_days": sector["esms_providers_log_retention_days"],
+        "providers_trace.journal_max_use_mib": sector["esms_providers_journal_max_use_mib"],
     }
     return table[profile_path]
 

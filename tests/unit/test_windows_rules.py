@@ -143,8 +143,10 @@ def hardened_facts(variables: dict[str, Any]) -> dict[str, Any]:
 
 
 def fresh_facts(variables: dict[str, Any]) -> dict[str, Any]:
-    """A Windows 11 host out of the box (plus a shared 'accueil' admin login)."""
+    """A Windows 11 host out of the box (plus a shared 'accueil' admin login), from an old
+    image: Windows 11 22H2 Pro, out of support since 2024-10-08 (ESMS-UPD-04)."""
     f = hardened_facts(variables)
+    f["os"].update(version="10.0.22621", build=22621)
     for r in f["registry"]:
         r.update(exists=False, type=None, data=None)
     f["secedit_inf_b64"] = base64.b64encode((DATA / "secedit-default-en.inf").read_bytes()).decode()

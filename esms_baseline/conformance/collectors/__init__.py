@@ -44,11 +44,29 @@ class CollectionError(EsmsError):
     bad output): every control of the host is an error."""
 
 
+#: Extra collector modules sent with a platform's collector, their body inserted before its
+#: ``if __name__ == "__main__":`` guard (see collectors/debian_sector.py).
+EXTRA_COLLECTORS: dict[str, tuple[str, ...]] = {"debian": ("debian_sector.py",)}
+_MAIN_GUARD = '\nif __name__ == "__main__":'
+
+
 @cache
 def collector_source(platform: str) -> str:
     if platform not in SUPPORTED_PLATFORMS:
         raise CollectionError(f"no collector for platform {platform!r}")
-    return (_HERE / f"{platform}.py").read_text(encoding="utf-8")
+    source = (_HERE / f"{platform}.py").read_text(encoding="utf-8")
+    extras = EXTRA_COLLECTORS.get(platform, ())
+    if not extras:
+        return source
+    head, guard, tail = source.rpartition(_MAIN_GUARD)
+    if not guard:
+        raise CollectionError(f"collector {platform}.py has no main guard")
+    bodies = [
+        "\n".join(ln for ln in (_HERE / name).read_text(encoding="utf-8").splitlines()
+                  if ln.strip() != "from __future__ import annotations")
+        for name in extras
+    ]
+    return head + "\n\n" + "\n\n".join(bodies) + "\n" + guard + tail
 
 
 @cache

@@ -823,6 +823,9 @@ def collect() -> dict[str, Any]:
         section("backup", lambda: backup(cfg, backup_cmds))
     else:
         facts["backup"] = None
+    # sections of the extra collector modules sent with this one (debian_sector.py)
+    for extra_name, extra_fn in globals().get("SECTOR_SECTIONS", {}).items():
+        section(extra_name, extra_fn)
     facts["collect_seconds"] = round(time.monotonic() - started, 3)
     return facts
 

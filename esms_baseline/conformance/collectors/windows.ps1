@@ -313,6 +313,22 @@ Invoke-Section 'backup' {
     $b
 }
 
+# ESMS-UPD-04: edition and release, read by name from the CurrentVersion key (documented
+# values: EditionID "Professional", "Enterprise", "EnterpriseS"...; DisplayVersion "22H2";
+# CurrentBuildNumber; UBR the update build revision).
+# https://learn.microsoft.com/windows/release-health/release-information
+Invoke-Section 'os_edition' {
+    $cv = Get-ItemProperty -LiteralPath 'HKLM:\SOFTWARE\Microsoft\Windows NT\CurrentVersion'
+    [ordered]@{
+        edition_id = [string]$cv.EditionID
+        display_version = [string]$cv.DisplayVersion
+        current_build = [string]$cv.CurrentBuildNumber
+        ubr = if ($null -ne $cv.UBR) { [int]$cv.UBR } else { $null }
+        product_name = [string]$cv.ProductName
+        installation_type = [string]$cv.InstallationType
+    }
+}
+
 $facts['errors'] = $errors
 $facts['collected_at'] = ConvertTo-IsoDate (Get-Date)
 $facts['collect_seconds'] = [math]::Round(((Get-Date) - $started).TotalSeconds, 3)

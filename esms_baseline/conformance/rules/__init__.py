@@ -16,7 +16,9 @@ from esms_baseline.conformance.rules import (
     backup,
     banner,
     firewall,
+    lifecycle,
     passwords,
+    providers,
     session_lock,
     updates,
 )
@@ -52,6 +54,10 @@ RULES: dict[str, dict[str, Rule]] = {
         "ESMS-ACC-05": accounts.acc_05,
         "ESMS-ACC-06": accounts.acc_06,
         "ESMS-BAN-01": banner.ban_01,
+        "ESMS-UPD-04": lifecycle.upd_04_debian,
+        "ESMS-PRV-01": providers.prv_01,
+        "ESMS-PRV-02": providers.prv_02,
+        "ESMS-PRV-03": providers.prv_03,
     },
 }
 

@@ -110,3 +110,6 @@ def test_ESMS_BAK_01(target: CheckTarget, verify: Verify) -> None:
 def test_ESMS_BAK_02(target: CheckTarget, verify: Verify) -> None:
     """ESMS-BAK-02: Recent off-site backup and a tested restore."""
     verify(target, "ESMS-BAK-02")
+def test_ESMS_UPD_04(target: CheckTarget, verify: Verify) -> None:
+    """ESMS-UPD-04: Operating system release still receives security updates."""
+    verify(target, "ESMS-UPD-04")

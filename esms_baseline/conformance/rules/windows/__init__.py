@@ -10,6 +10,7 @@ Stricter than asked passes (a shorter lock delay, a longer minimum length); weak
 
 from __future__ import annotations
 
+from esms_baseline.conformance.rules.lifecycle import upd_04_windows
 from esms_baseline.conformance.rules.windows._common import (
     ADMINISTRATORS_SID,
     BLOCKING_LIMITATIONS,
@@ -34,6 +35,7 @@ RULES: dict[str, Rule] = {
     "ESMS-UPD-01": upd_01,
     "ESMS-UPD-02": upd_02,
     "ESMS-UPD-03": upd_03,
+    "ESMS-UPD-04": upd_04_windows,
     "ESMS-FW-01": fw_01,
     "ESMS-FW-02": fw_02,
     "ESMS-FW-03": fw_03,

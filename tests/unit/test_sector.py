@@ -1,0 +1,253 @@
+"""End-of-support table and ESMS-UPD-04 (Debian and Windows), the warning verdict, and the
+profile's providers section (validate's cross-checks).
+
+Windows facts: samples of the collector's ``os`` and ``os_edition`` sections in the
+documented formats (Win32_OperatingSystem ProductType/BuildNumber; the CurrentVersion
+registry values EditionID, DisplayVersion, CurrentBuildNumber), in
+tests/data/windows/os-*.json. Nothing here ran on a Windows host.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from esms_baseline.catalogue.eol import (
+    debian_major,
+    debian_support,
+    edition_family,
+    load_eol,
+    verdict_of,
+    windows_support,
+)
+from esms_baseline.conformance.rules import evaluate
+from esms_baseline.errors import ProfileError
+from esms_baseline.profile import load_profile
+from esms_baseline.results import SITE_HOST, CheckResult, ControlResult, Verdict
+
+ROOT = Path(__file__).resolve().parents[2]
+WINDOWS = ROOT / "tests" / "data" / "windows"
+TODAY = dt.date(2026, 11, 30)
+
+
+# ------------------------------------------------------------------------------ the table
+
+
+def test_table_is_checked_within_a_year() -> None:
+    """Keep catalogue/eol.yml up to date: re-check every source at least once a year."""
+    table = load_eol()
+    age = (dt.date.today() - table.newest_check).days
+    assert age <= 365, (f"catalogue/eol.yml was last checked {table.newest_check} ({age} days "
+                        "ago): re-check each date against its source and update `checked`")
+
+
+def test_every_date_has_a_public_source() -> None:
+    table = load_eol()
+    for r in (*table.debian, *table.windows):
+        assert r.source.startswith("https://"), r
+    for d in table.debian:
+        assert d.released < d.regular_end <= d.lts_end, d
+    for w in table.windows:
+        # Microsoft ends servicing on a Patch Tuesday (second Tuesday of the month)
+        for day in (w.end, *w.esu.values()):
+            assert day.weekday() == 1 and 8 <= day.day <= 14, (w, day)
+        assert all(d > w.end for d in w.esu.values()), w
+    keys = [(w.build, w.editions) for w in table.windows]
+    assert len(keys) == len(set(keys)), "one entry per build and edition family"
+
+
+@pytest.mark.parametrize(("version_id", "debian_version", "major"), [
+    ("12", "12.7", "12"), (None, "11.11", "11"), ("", "13.0", "13"),
+    (None, "trixie/sid", None), ("12\nx", None, None), (None, None, None),
+])
+def test_debian_major(version_id: str | None, debian_version: str | None,
+                      major: str | None) -> None:
+    assert debian_major(version_id, debian_version) == major
+
+
+@pytest.mark.parametrize(("major", "day", "verdict"), [
+    ("11", TODAY, "fail"),                       # LTS ended 2026-08-31
+    ("11", dt.date(2026, 8, 31), "warning"),     # last day: still supported
+    ("11", dt.date(2026, 9, 1), "fail"),
+    ("12", TODAY, "pass"),                       # LTS until 2028-06-30
+    ("12", dt.date(2028, 1, 2), "warning"),      # 180 days before the end
+    ("12", dt.date(2028, 1, 1), "pass"),
+    ("13", TODAY, "pass"),
+    ("10", TODAY, "fail"),
+    ("9", TODAY, "unknown"),
+])
+def test_debian_verdicts(major: str, day: dt.date, verdict: str) -> None:
+    assert verdict_of(debian_support(major), day, 180)[0] == verdict
+
+
+def test_debian_without_lts_counts_the_regular_end() -> None:
+    assert verdict_of(debian_support("12", count_lts=False), TODAY, 180)[0] == "fail"
+
+
+def _windows_facts(name: str) -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads((WINDOWS / name).read_text(encoding="utf-8"))
+    return doc
+
+
+def _vars(**extra: Any) -> dict[str, Any]:
+    return {"esms_updates_eol_warn_days": 180, **extra}
+
+
+@pytest.mark.parametrize(("sample", "extra", "verdict", "release"), [
+    ("os-win10-22h2-pro.json", {}, "fail", "Windows 10 22H2"),
+    ("os-win10-22h2-pro.json", {"esms_updates_windows_esu_program": "consumer",
+                                "esms_updates_windows_esu_until": "2027-10-12"},
+     "pass", "Windows 10 22H2"),
+    # an enrolment paid only until next month: a warning, with the ESU end
+    ("os-win10-22h2-pro.json", {"esms_updates_windows_esu_program": "commercial",
+                                "esms_updates_windows_esu_until": "2027-01-12"},
+     "warning", "Windows 10 22H2"),
+    # consumer ESU does not exist for Enterprise: the enrolment is ignored
+    ("os-win10-22h2-enterprise.json", {"esms_updates_windows_esu_program": "consumer",
+                                       "esms_updates_windows_esu_until": "2027-10-12"},
+     "fail", "Windows 10 22H2"),
+    ("os-win11-24h2-pro.json", {}, "fail", "Windows 11 24H2"),
+    ("os-win11-24h2-enterprise.json", {}, "pass", "Windows 11 24H2"),
+    ("os-win11-25h2-pro.json", {}, "pass", "Windows 11 25H2"),
+    ("os-win10-ltsc2021.json", {}, "warning", "Windows 10 Enterprise LTSC 2021 21H2"),
+    ("os-server2016.json", {}, "warning", "Windows Server 2016"),
+    ("os-server2022.json", {}, "pass", "Windows Server 2022"),
+])
+def test_windows_verdicts_on_recorded_sections(sample: str, extra: dict[str, Any],
+                                               verdict: str, release: str) -> None:
+    o = evaluate("windows", "ESMS-UPD-04", _windows_facts(sample), _vars(**extra))
+    got = "fail" if o.passed is False else ("warning" if o.warning else "pass")
+    assert got == verdict, o
+    assert o.found["release"] == release, o
+
+
+def test_windows_unknown_build_fails() -> None:
+    facts = _windows_facts("os-win11-24h2-pro.json")
+    facts["os_edition"]["current_build"] = "99999"
+    o = evaluate("windows", "ESMS-UPD-04", facts, _vars())
+    assert o.passed is False and "not in the end-of-support table" in o.message
+
+
+@pytest.mark.parametrize(("edition", "product_type", "family"), [
+    ("Professional", 1, "home_pro"), ("Core", 1, "home_pro"),
+    ("CoreSingleLanguage", 1, "home_pro"), ("ProfessionalWorkstation", 1, "home_pro"),
+    ("Enterprise", 1, "enterprise_education"), ("Education", 1, "enterprise_education"),
+    ("EnterpriseS", 1, "ltsc"), ("IoTEnterpriseS", 1, "ltsc"),
+    ("ServerStandard", 3, "server"), ("ServerDatacenter", 2, "server"),
+    ("", 1, None), ("Whatever", 1, None),
+])
+def test_edition_family(edition: str, product_type: int, family: str | None) -> None:
+    assert edition_family(edition, product_type) == family
+
+
+def test_esu_never_beyond_the_program() -> None:
+    s = windows_support(19045, "home_pro", esu_program="consumer",
+                        esu_until=dt.date(2030, 1, 1))
+    assert s.end == dt.date(2027, 10, 12) and s.phase == "esu"
+
+
+# ------------------------------------------------------------------------------ warning verdict
+
+
+def test_warning_is_not_a_failure() -> None:
+    now = dt.datetime(2026, 11, 30, tzinfo=dt.UTC)
+    res = CheckResult(site="x", started=now, finished=now, baseline_version="t",
+                      results=(ControlResult("h", "ESMS-UPD-04", Verdict.WARNING),
+                               ControlResult(SITE_HOST, "ESMS-ORG-01", Verdict.PASS)))
+    assert res.exit_code == 0 and res.counts()["warning"] == 1
+
+
+# ------------------------------------------------------------------------------ providers
+
+
+def _doc() -> dict[str, Any]:
+    return {
+        "schema_version": 1,
+        "site": {"name": "T", "finess": "690009999"},
+        "inventory": {"hosts": {"srv": {"groups": ["serveurs"]}}, "groups": {"serveurs": {}}},
+        "accounts": {"management_account": "esms-admin", "users": [
+            {"login": "presta1", "full_name": "P One", "provider": "Editeur"}]},
+        "firewall": {"management": {"sources": ["203.0.113.0/24"]}},
+        "providers": [{"name": "Editeur", "contract": "C-1", "maintains": "DUI",
+                       "access": "ssh", "sources": ["203.0.113.16/28"], "groups": ["serveurs"],
+                       "accounts": ["presta1"], "access_until": "2027-06-30"}],
+    }
+
+
+def _load(tmp_path: Path, doc: dict[str, Any]) -> list[str]:
+    path = tmp_path / "site.yml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    try:
+        load_profile(path, today=TODAY)
+    except ProfileError as exc:
+        return [str(e) for e in exc.errors]
+    return []
+
+
+def test_valid_providers(tmp_path: Path) -> None:
+    assert _load(tmp_path, _doc()) == []
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (lambda d: d["providers"][0]["sources"].__setitem__(0, "198.51.100.0/24"),
+     "providers[0].sources[0]: source 198.51.100.0/24 is not inside firewall.management"),
+    (lambda d: d["accounts"]["users"][0].__setitem__("provider", "Autre"),
+     "accounts.users[0].provider: unknown provider 'Autre'"),
+    (lambda d: d["providers"][0]["accounts"].append("ghost"),
+     "providers[0].accounts[1]: provider account 'ghost' is not declared"),
+    (lambda d: d["providers"][0]["accounts"].__setitem__(0, "esms-admin"),
+     "is the management account"),
+    (lambda d: d["providers"][0].__setitem__("groups", ["servers"]),
+     "providers[0].groups[0]: unknown group 'servers'"),
+    (lambda d: d["providers"][0].update(access="vendor_tool"),
+     "name the remote-control software"),
+    (lambda d: d["providers"].append(dict(d["providers"][0], accounts=[])),
+     "provider 'Editeur' is declared twice"),
+    (lambda d: d["accounts"].__setitem__("admins", ["presta1"]),
+     "must not hold administrator rights"),
+    (lambda d: d["providers"][0].update(access_until="2027-13-01"), "access_until"),
+    (lambda d: d["providers"][0].update(name="bad\nname"), "name"),
+    (lambda d: d["providers"][0].update(contract="{{ lookup('pipe', 'id') }}"), "contract"),
+    (lambda d: d["providers"][0].update(maintains="{% raw %}x"), "maintains"),
+    (lambda d: d["providers"][0]["tools"] if False else d["providers"][0].update(
+        tools=["teamviewer; rm -rf /"]), "tools"),
+])
+def test_providers_cross_checks(tmp_path: Path, change: Any, message: str) -> None:
+    doc = _doc()
+    change(doc)
+    errors = _load(tmp_path, doc)
+    assert any(message in e for e in errors), errors
+    assert all(":" in e.split(" ")[0] for e in errors), errors  # file:line:col first
+
+
+def test_controls_eol_shows_the_table_and_its_age(capsys: pytest.CaptureFixture[str]) -> None:
+    from esms_baseline.cli import main
+    from esms_baseline.cli.eol_view import eol_document
+
+    assert main(["controls", "--eol", "--lang", "en"]) == 0
+    out = capsys.readouterr().out
+    assert "bullseye" in out and "2026-08-31" in out and "checked" in out
+    assert "Windows Server 2016" in out and "ESU consumer 2027-10-12" in out
+    table = load_eol()
+    later = table.newest_check + dt.timedelta(days=400)
+    assert eol_document(table, later)["stale"] is True
+    assert eol_document(table, table.newest_check)["age_days"] == 0
+
+
+def test_remote_tools_agree_between_collector_schema_and_role() -> None:
+    from esms_baseline.conformance.collectors.debian_sector import REMOTE_TOOLS
+    from esms_baseline.profile.schema import load_schema
+
+    schema = load_schema()
+    enum = schema["$defs"]["provider"]["properties"]["tools"]["items"]["enum"]
+    assert sorted(enum) == sorted(REMOTE_TOOLS)
+    task = yaml.safe_load((ROOT / "roles/esms_providers/tasks/debian/ESMS-PRV-02.yml")
+                          .read_text(encoding="utf-8"))
+    pairs = task[1]["vars"]["esms_providers_tool_packages"]
+    for tool, package in pairs:
+        assert package in REMOTE_TOOLS[tool]["packages"], (tool, package)
