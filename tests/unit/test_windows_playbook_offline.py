@@ -100,6 +100,10 @@ NO_DIFF_OK = {
     "ansible.windows.win_firewall": "ESMS-FW-01 prints each profile's from -> to in diff mode",
     "ansible.windows.win_file": "creates a folder, nothing to compare",
     "ansible.windows.win_stat": "read-only information module",
+    "ansible.windows.win_audit_policy_system": "ESMS-PRV-03 prints the current policy -> "
+                                               "Success and Failure in check+diff mode",
+    "ansible.windows.win_eventlog": "ESMS-PRV-03 prints the Security log's size, overflow and "
+                                    "retention from -> to in check+diff mode",
     "ansible.windows.win_acl": "ESMS-BAK-01 adds SYSTEM/Administrators rules to its own folder "
                                "(reported as changed, no diff output)",
 }
