@@ -81,7 +81,7 @@ WIN_POWERSHELL = "ansible.windows.win_powershell"
 
 @dataclass
 class Finding:
-    check: str  # module | become | posix | depth | dynamic
+    check: str  # module | become | posix | depth | dynamic | diff | args
     task: str
     detail: str
 
@@ -296,6 +296,35 @@ def _option_types(module_path: str | None) -> dict[str, str]:
     return {k: str(v.get("type", "str")) for k, v in opts.items() if isinstance(v, dict)}
 
 
+def _check_module_args(report: Report, name: str, task: Any, action: str,
+                       templar: Any) -> list[str]:
+    """Findings for the task's arguments; returns the arguments whose values were known
+    (templated) for every call, i.e. really type-checked."""
+    from ansible.plugins.loader import module_loader
+
+    from tests.offline.module_args import check_args, doc_options, templated_args
+
+    found = module_loader.find_plugin_with_context(action, ".ps1",
+                                                   collection_list=task.collections)
+    resolved = str(found.plugin_resolved_name)
+    collection = resolved.rsplit(".", 1)[0] if resolved.count(".") >= 2 else None
+    options = doc_options(str(found.plugin_resolved_path), collection)
+    if options is None:
+        report.findings.append(Finding("args", name, f"{action}: no documentation to check "
+                                                     "its arguments against"))
+        return []
+    seen: set[str] = set()
+    checked: set[str] | None = None
+    for label, given, known in templated_args(task, templar):
+        checked = set(known) if checked is None else checked & set(known)
+        for problem in check_args(options, given, known):
+            if problem not in seen:
+                seen.add(problem)
+                where = f" ({label})" if label else ""
+                report.findings.append(Finding("args", name, f"{action}{where}: {problem}"))
+    return sorted(checked or ())
+
+
 # ----------------------------------------------------------------------------- audit
 
 
@@ -420,6 +449,10 @@ def audit(playbook: Path, inventories: list[Path], host: str,
                 if value.startswith(("/", "~")):
                     report.findings.append(Finding(
                         "posix", name, f"{action}: POSIX path {key}={value!r}"))
+        # 6. arguments: the module's documented argument spec (names, required, types,
+        # choices, sub-options), values templated with the host's variables (module_args.py)
+        if str(entry.get("runs", "")).startswith("powershell module "):
+            entry["args_checked"] = _check_module_args(report, name, task, action, templar)
         # 5. diff: what a --check --diff run can show for this task
         entry["diff"] = _diff_support(task, action, entry.get("runs", ""), module_loader)
         if entry["diff"] == "MISSING":
