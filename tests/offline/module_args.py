@@ -34,9 +34,13 @@ def doc_options(module_path: str, collection: str | None) -> dict[str, Any] | No
     from ansible.plugins.loader import fragment_loader
     from ansible.utils.plugin_docs import get_docstring
 
-    doc_file = str(Path(module_path).with_suffix(".py"))
-    if not Path(doc_file).is_file():
+    # the documentation of a PowerShell module is in a .py next to the .ps1, or in a YAML
+    # sidecar (.yml: ansible.windows 3.x win_owner, setup, slurp...)
+    docs = [Path(module_path).with_suffix(s) for s in (".py", ".yml", ".yaml")]
+    found = [d for d in docs if d.is_file()]
+    if not found:
         return None
+    doc_file = str(found[0])
     doc, _, _, _ = get_docstring(doc_file, fragment_loader, verbose=False, ignore_errors=True,
                                  collection_name=collection, plugin_type="module")
     if not doc:
