@@ -22,6 +22,7 @@ left out of the type check but still counts as given.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -149,3 +150,78 @@ def templated_args(task: Any, templar: Any) -> list[tuple[str, dict[str, Any], d
                 continue
         out.append((label, args, known))
     return out
+
+
+_LEGACY = re.compile(r"Get-AnsibleParam\s+(?:-obj\s+)?\$\w+\s+(?:-name\s+)?[\"'](\w+)[\"']([^\n]*)")
+_LEGACY_SET = re.compile(r"-validateset\s+((?:[\"'][^\"']*[\"']\s*,?\s*)+)")
+_LEGACY_ALIASES = re.compile(r"-aliases\s+((?:[\"'][^\"']*[\"']\s*,?\s*)+)")
+
+
+def legacy_params(ps1_path: str) -> dict[str, list[str] | None] | None:
+    """For a legacy module (``Get-AnsibleParam``, not compared with its documentation by
+    validate-modules), the parameter names its code reads (aliases included) -> the literal
+    ``-validateset`` (None: any value). None for an ``Ansible.Basic`` module."""
+    text = Path(ps1_path).read_text(encoding="utf-8", errors="replace")
+    if "Get-AnsibleParam" not in text:
+        return None
+    out: dict[str, list[str] | None] = {}
+    for name, rest in _LEGACY.findall(text):
+        m = _LEGACY_SET.search(rest)
+        choices = re.findall(r"[\"']([^\"']*)[\"']", m.group(1)) if m else None
+        out[name] = choices
+        a = _LEGACY_ALIASES.search(rest)
+        for alias in re.findall(r"[\"']([^\"']*)[\"']", a.group(1)) if a else []:
+            out[alias] = choices
+    return out
+
+
+def check_legacy(params: dict[str, list[str] | None], given: dict[str, Any],
+                 known: dict[str, Any], names: bool = True) -> list[str]:
+    """Arguments a legacy module's code never reads (silently ignored on the host: legacy
+    modules do not refuse unknown arguments) and values outside a literal -validateset
+    (compared case-insensitively, as PowerShell's -notin does)."""
+    problems = [f"argument '{k}' is documented but never read by the module's code "
+                "(Get-AnsibleParam): it would be silently ignored"
+                for k in given
+                if names and not k.startswith(_INTERNAL_PREFIX) and k not in params]
+    for k, v in known.items():
+        choices = params.get(k)
+        if choices and isinstance(v, str) and v.lower() not in {c.lower() for c in choices}:
+            problems.append(f"value {v!r} of '{k}' not in the code's -validateset {choices}")
+    return problems
+
+
+def check_task(task: Any, action: str, templar: Any) -> tuple[list[str], list[str]]:
+    """(problems, arguments type-checked for every call) of one task whose action resolves
+    to a PowerShell module: the documented spec (check_args) and, for a legacy module, its
+    code's parameter names and literal -validateset (check_legacy)."""
+    from ansible.plugins.loader import action_loader, module_loader
+
+    found = module_loader.find_plugin_with_context(action, ".ps1",
+                                                   collection_list=task.collections)
+    resolved = str(found.plugin_resolved_name)
+    collection = resolved.rsplit(".", 1)[0] if resolved.count(".") >= 2 else None
+    options = doc_options(str(found.plugin_resolved_path), collection)
+    if options is None:
+        return [f"{action}: no documentation to check its arguments against"], []
+    legacy = legacy_params(str(found.plugin_resolved_path))
+    # an action plugin of the same name consumes some arguments on the controller
+    # (win_copy: content becomes a file sent as src): legacy names are then not checked
+    has_action = bool(action_loader.find_plugin_with_context(
+        action, collection_list=task.collections).resolved)
+    out: list[str] = []
+    seen: set[str] = set()  # a problem repeated by every loop item is reported once
+    checked: set[str] | None = None
+    for label, given, known in templated_args(task, templar):
+        checked = set(known) if checked is None else checked & set(known)
+        problems = check_args(options, given, known)
+        if legacy is not None:  # documented arguments only: check_args reports the others
+            documented = {k: v for k, v in given.items() if k in options
+                          or any(k in (o or {}).get("aliases", []) for o in options.values())}
+            problems += check_legacy(legacy, documented, known, names=not has_action)
+        where = f" ({label})" if label else ""
+        for problem in problems:
+            if problem not in seen:
+                seen.add(problem)
+                out.append(f"{action}{where}: {problem}")
+    return out, sorted(checked or ())

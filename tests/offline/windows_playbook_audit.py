@@ -298,31 +298,13 @@ def _option_types(module_path: str | None) -> dict[str, str]:
 
 def _check_module_args(report: Report, name: str, task: Any, action: str,
                        templar: Any) -> list[str]:
-    """Findings for the task's arguments; returns the arguments whose values were known
-    (templated) for every call, i.e. really type-checked."""
-    from ansible.plugins.loader import module_loader
+    """Findings for the task's arguments (module_args.check_task); returns the arguments
+    whose values were known (templated) for every call, i.e. really type-checked."""
+    from tests.offline.module_args import check_task
 
-    from tests.offline.module_args import check_args, doc_options, templated_args
-
-    found = module_loader.find_plugin_with_context(action, ".ps1",
-                                                   collection_list=task.collections)
-    resolved = str(found.plugin_resolved_name)
-    collection = resolved.rsplit(".", 1)[0] if resolved.count(".") >= 2 else None
-    options = doc_options(str(found.plugin_resolved_path), collection)
-    if options is None:
-        report.findings.append(Finding("args", name, f"{action}: no documentation to check "
-                                                     "its arguments against"))
-        return []
-    seen: set[str] = set()
-    checked: set[str] | None = None
-    for label, given, known in templated_args(task, templar):
-        checked = set(known) if checked is None else checked & set(known)
-        for problem in check_args(options, given, known):
-            if problem not in seen:
-                seen.add(problem)
-                where = f" ({label})" if label else ""
-                report.findings.append(Finding("args", name, f"{action}{where}: {problem}"))
-    return sorted(checked or ())
+    problems, checked = check_task(task, action, templar)
+    report.findings += [Finding("args", name, p) for p in problems]
+    return checked
 
 
 # ----------------------------------------------------------------------------- audit

@@ -250,3 +250,37 @@ def test_module_arguments_are_checked_against_the_installed_collections(
     used = {t["action"] for t in audit["tasks"] if t.get("args_checked")}
     assert {"ansible.windows.win_regedit", "community.windows.win_security_policy",
             "community.windows.win_firewall_rule", "ansible.windows.win_firewall"} <= used
+
+
+def test_legacy_module_code_check(tmp_path: Path) -> None:
+    """Legacy modules (Get-AnsibleParam) ignore arguments their code never reads and check
+    values against their own -validateset: both read from the .ps1 itself."""
+    from tests.offline.module_args import check_legacy, legacy_params
+
+    ps1 = tmp_path / "win_x.ps1"
+    ps1.write_text('$params = Parse-Args $args\n'
+                   '$d = Get-AnsibleParam -obj $params -name "direction" -type "str" '
+                   '-validateset "in", "out"\n'
+                   '$e = Get-AnsibleParam -obj $params -name "enabled" -type "bool" '
+                   '-aliases "enable"\n', encoding="utf-8")
+    params = legacy_params(str(ps1))
+    assert params == {"direction": ["in", "out"], "enabled": None, "enable": None}
+    given = {"direction": "IN", "enabled": True, "profile": "x"}
+    problems = check_legacy(params, given, given)
+    assert len(problems) == 1 and "'profile'" in problems[0], problems  # IN: case-insensitive
+    assert "not in the code's -validateset" in check_legacy(params, {"direction": "inbound"},
+                                                            {"direction": "inbound"})[0]
+    assert check_legacy(params, {"profile": 1}, {}, names=False) == []
+    found = module_loader_path("community.windows.win_firewall_rule")
+    real = legacy_params(found)
+    assert real is not None and real["direction"] == ["in", "out"]
+    assert legacy_params(module_loader_path("ansible.windows.win_regedit")) is None
+
+
+def module_loader_path(name: str) -> str:
+    """The .ps1 of an installed collection module (no plugin loader in this process)."""
+    import ansible_collections  # type: ignore[import-untyped]
+
+    namespace, collection, module = name.split(".")
+    root = Path(next(iter(ansible_collections.__path__)))
+    return str(root / namespace / collection / "plugins" / "modules" / f"{module}.ps1")
