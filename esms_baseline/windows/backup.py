@@ -27,6 +27,14 @@ _WIN_PATH = re.compile(r"^[A-Za-z]:\\")
 _SFTP = re.compile(r"^sftp:(?://)?(?:(?P<user>[A-Za-z0-9._-]+)@)?(?P<host>[A-Za-z0-9.-]+)"
                    r"(?::(?P<port>[0-9]{1,5})(?=/))?[:/]")
 SSH_EXE = r"C:\Windows\System32\OpenSSH\ssh.exe"
+#: restic splits ``-o sftp.command=...`` itself (restic internal/backend/shell_split.go,
+#: SplitShellStrings): OUTSIDE quotes a backslash separates arguments (its test case
+#: ``\"bar box baz`` gives ``"bar``, ``box``, ``baz``), so an unquoted ``C:\Windows\...`` path
+#: would become ``C:``, ``Windows``... Every argument holding a Windows path is therefore in
+#: SINGLE quotes, whole (a quote opening mid-word also splits). Never double quotes: Windows
+#: PowerShell 5.1 passes a native argument's embedded double quotes unescaped, which breaks
+#: the command line restic.exe receives (PowerShell 7.3 changed this:
+#: about_Parsing, PSNativeCommandArgumentPassing).
 
 
 @dataclass(frozen=True)
@@ -80,8 +88,8 @@ def windows_backup(v: Mapping[str, Any]) -> WindowsBackup | None:
         user, host, port = m.group("user"), m.group("host"), m.group("port")
         known = bool(_get(v, "esms_backup_ssh_known_hosts", []))
         # the OpenSSH client of Windows 10 1809+ / Server 2019+; SYSTEM's own key and known hosts
-        sftp = (f'{SSH_EXE} -i "{BACKUP_DIR}\\id_esms_backup" -o BatchMode=yes '
-                f'-o UserKnownHostsFile="{BACKUP_DIR}\\known_hosts" '
+        sftp = (f"'{SSH_EXE}' -i '{BACKUP_DIR}\\id_esms_backup' -o BatchMode=yes "
+                f"-o 'UserKnownHostsFile={BACKUP_DIR}\\known_hosts' "
                 f"-o StrictHostKeyChecking={'yes' if known else 'accept-new'}"
                 + (f" -p {port}" if port else "") + " "
                 + (f"{user}@" if user else "") + f"{host} -s sftp")

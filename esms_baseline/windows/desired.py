@@ -25,7 +25,9 @@ if TYPE_CHECKING:
     from esms_baseline.windows.backup import WindowsBackup
 
 # ------------------------------------------------------------------------ registry keys
-#: "Interactive logon: Machine inactivity limit" and the legal notice live here.
+#: "Interactive logon: Machine inactivity limit" and the legal notice live here
+#: (LegalNoticeCaption/LegalNoticeText, REG_SZ: security-policy-settings pages "Interactive
+#: logon: Message title/text for users attempting to log on").
 KEY_SYSTEM_POLICIES = r"HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\System"
 #: Screen saver policy: a USER policy, relative to each user's hive (HKU\<SID>, HKU\.DEFAULT,
 #: the default profile's NTUSER.DAT). Microsoft Learn, Policy CSP - ADMX_ControlPanelDisplay
@@ -34,12 +36,24 @@ KEY_SYSTEM_POLICIES = r"HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Policies
 #: https://learn.microsoft.com/en-us/windows/client-management/mdm/policy-csp-admx-controlpaneldisplay
 #: Windows does not read these values under HKLM: a machine-wide copy is no evidence.
 USER_KEY_DESKTOP_POLICIES = r"Software\Policies\Microsoft\Windows\Control Panel\Desktop"
-#: ScreenSaverGracePeriod: seconds between the screen saver starting and the lock.
+#: ScreenSaverGracePeriod: seconds between the screen saver starting and the lock (REG_SZ; MSS
+#: legacy setting "MSS: (ScreenSaverGracePeriod) The time in seconds before the screen saver
+#: grace period expires", Microsoft Security Compliance Toolkit MSS-legacy.admx).
 KEY_WINLOGON = r"HKLM:\SOFTWARE\Microsoft\Windows NT\CurrentVersion\Winlogon"
-#: RelaxMinimumPasswordLengthLimits (Windows 10 2004+, Server 2022).
+#: RelaxMinimumPasswordLengthLimits (DWORD; Windows 10 2004+, Server 2022): security option
+#: "Relax minimum password length limits", Microsoft Learn "Minimum password length"
+#: https://learn.microsoft.com/en-us/previous-versions/windows/it-pro/windows-10/security/threat-protection/security-policy-settings/minimum-password-length
 KEY_SAM = r"HKLM:\SYSTEM\CurrentControlSet\Control\SAM"
-#: LimitBlankPasswordUse.
+#: LimitBlankPasswordUse (DWORD 1): "Accounts: Limit local account use of blank passwords to
+#: console logon only" https://learn.microsoft.com/en-us/previous-versions/windows/it-pro/windows-10/security/threat-protection/security-policy-settings/accounts-limit-local-account-use-of-blank-passwords-to-console-logon-only
 KEY_LSA = r"HKLM:\SYSTEM\CurrentControlSet\Control\Lsa"
+#: Windows Update policy. AU: NoAutoUpdate, AUOptions (4 = download and install on the
+#: schedule), ScheduledInstallDay, ScheduledInstallTime (hour 0..23), NoAutoRebootWithLoggedOnUsers
+#: (all DWORD): Microsoft Learn "Manage additional Windows Update settings", "Configuring
+#: Automatic Updates by editing the registry"
+#: https://learn.microsoft.com/en-us/windows/deployment/update/waas-wu-settings ;
+#: ScheduledInstallEveryWeek and ExcludeWUDriversInQualityUpdate (KEY_WU): Policy CSP - Update,
+#: ADMX mapping https://learn.microsoft.com/en-us/windows/client-management/mdm/policy-csp-update
 KEY_WU = r"HKLM:\SOFTWARE\Policies\Microsoft\Windows\WindowsUpdate"
 KEY_AU = KEY_WU + r"\AU"
 
@@ -63,7 +77,9 @@ DEFAULT_HISTORY_SIZE = 5
 #: https://learn.microsoft.com/en-us/windows/deployment/update/waas-restart). 15 = restart as
 #: early as Windows allows after the installation, inside the maintenance window.
 AUTO_REBOOT_TIMER_MINUTES = 15
-#: Windows Update ScheduledInstallDay: 0 = every day, 1 = Sunday ... 7 = Saturday.
+#: Windows Update ScheduledInstallDay: 0 = every day, 1 = Sunday ... 7 = Saturday (wuapi.h
+#: AutomaticUpdatesScheduledInstallationDay, ausidEveryDay = 0 ... ausidEverySaturday = 7:
+#: https://learn.microsoft.com/en-us/windows/win32/api/wuapi/ne-wuapi-automaticupdatesscheduledinstallationday).
 WU_DAYS = {"sun": 1, "mon": 2, "tue": 3, "wed": 4, "thu": 5, "fri": 6, "sat": 7}
 _WEEK = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 #: Built-in firewall profiles; every one must be on with inbound blocked.
@@ -237,6 +253,10 @@ def passwords(v: Mapping[str, Any]) -> tuple[list[SecpolValue], list[RegistryVal
     sec: list[SecpolValue] = []
     reg: list[RegistryValue] = []
     lim: list[tuple[str, str]] = []
+    # secedit [System Access] keys as win_security_policy documents them; ranges from the
+    # Microsoft Learn security-policy-settings pages (threshold 0..999, duration 0..99999 min,
+    # history 0..24, ages 0..999/0..998 days, -1 = never) under
+    # https://learn.microsoft.com/en-us/previous-versions/windows/it-pro/windows-10/security/threat-protection/security-policy-settings/
     sa = "System Access"
     # PWD-01: length and complexity
     length = _int(v, "esms_passwords_min_length")

@@ -81,7 +81,7 @@ WIN_POWERSHELL = "ansible.windows.win_powershell"
 
 @dataclass
 class Finding:
-    check: str  # module | become | posix | depth | dynamic
+    check: str  # module | become | posix | depth | dynamic | diff | args
     task: str
     detail: str
 
@@ -296,6 +296,17 @@ def _option_types(module_path: str | None) -> dict[str, str]:
     return {k: str(v.get("type", "str")) for k, v in opts.items() if isinstance(v, dict)}
 
 
+def _check_module_args(report: Report, name: str, task: Any, action: str,
+                       templar: Any) -> list[str]:
+    """Findings for the task's arguments (module_args.check_task); returns the arguments
+    whose values were known (templated) for every call, i.e. really type-checked."""
+    from tests.offline.module_args import check_task
+
+    problems, checked = check_task(task, action, templar)
+    report.findings += [Finding("args", name, p) for p in problems]
+    return checked
+
+
 # ----------------------------------------------------------------------------- audit
 
 
@@ -420,6 +431,10 @@ def audit(playbook: Path, inventories: list[Path], host: str,
                 if value.startswith(("/", "~")):
                     report.findings.append(Finding(
                         "posix", name, f"{action}: POSIX path {key}={value!r}"))
+        # 6. arguments: the module's documented argument spec (names, required, types,
+        # choices, sub-options), values templated with the host's variables (module_args.py)
+        if str(entry.get("runs", "")).startswith("powershell module "):
+            entry["args_checked"] = _check_module_args(report, name, task, action, templar)
         # 5. diff: what a --check --diff run can show for this task
         entry["diff"] = _diff_support(task, action, entry.get("runs", ""), module_loader)
         if entry["diff"] == "MISSING":

@@ -250,3 +250,67 @@ def test_each_platform_needs_its_own_backup_paths(tmp_path: Path) -> None:
     (tmp_path / "site.yml").write_text(only_debian, encoding="utf-8")
     with pytest.raises(EsmsError, match="needs Windows paths"):
         build_plan(load_profile(tmp_path / "site.yml"))
+
+
+def restic_split(command: str) -> list[str]:
+    """How restic turns ``-o sftp.command=...`` into argv (internal/backend/shell_split.go,
+    SplitShellStrings; written here from its behaviour, checked on restic's own test cases
+    below): ' and " group, a quote preceded by a backslash is a plain character, and OUTSIDE
+    quotes whitespace AND backslashes separate arguments."""
+    out: list[str] = []
+    cur: list[str] | None = None
+    quote = ""
+    last = ""
+    for c in command:
+        split = False
+        if last != "\\" and quote and c == quote:
+            quote, split = "", True
+        elif last != "\\" and not quote and c in "'\"":
+            quote, split = c, True
+        else:
+            last = c
+            split = not quote and (c == "\\" or c.isspace())
+        if split:
+            if cur is not None:
+                out.append("".join(cur))
+                cur = None
+        elif cur is None:
+            cur = [c]
+        else:
+            cur.append(c)
+    if quote:
+        raise ValueError("quote not terminated")
+    if cur is not None:
+        out.append("".join(cur))
+    return out
+
+
+@pytest.mark.parametrize(("data", "argv"), [  # restic shell_split_test.go, TestShellSplitter
+    ("foo bar baz", ["foo", "bar", "baz"]),
+    ("foo 'bar' baz", ["foo", "bar", "baz"]),
+    ("'bar box' baz", ["bar box", "baz"]),
+    ("\"bar 'box'\" baz", ["bar 'box'", "baz"]),
+    ("'bar \"box\"' baz", ['bar "box"', "baz"]),
+    ('\\"bar box baz', ['"bar', "box", "baz"]),
+    ('"bar/foo/x" "box baz"', ["bar/foo/x", "box baz"]),
+])
+def test_restic_split_model_matches_restic_test_cases(data: str, argv: list[str]) -> None:
+    assert restic_split(data) == argv
+
+
+def test_windows_sftp_command_survives_restic_split_and_powershell_51() -> None:
+    """The sftp.command restic runs as SYSTEM must reach ssh.exe with whole Windows paths.
+    Unquoted, restic splits C:\\Windows\\... at every backslash (the defect of the first
+    version); double quotes are mangled by Windows PowerShell 5.1's native argument passing."""
+    from esms_baseline.windows.backup import BACKUP_DIR, SSH_EXE, windows_backup
+
+    base = {"esms_backup_enabled": True, "esms_backup_paths": ["C:\\Data"]}
+    for repo, tail in (("sftp:u@store.example:/srv/x", ["u@store.example"]),
+                       ("sftp://u@store.example:2222//srv/x", ["-p", "2222", "u@store.example"])):
+        b = windows_backup(base | {"esms_backup_repository": repo})
+        assert b is not None
+        assert '"' not in b.sftp_command
+        assert restic_split(b.sftp_command) == [
+            SSH_EXE, "-i", BACKUP_DIR + "\\id_esms_backup", "-o", "BatchMode=yes",
+            "-o", "UserKnownHostsFile=" + BACKUP_DIR + "\\known_hosts",
+            "-o", "StrictHostKeyChecking=accept-new", *tail, "-s", "sftp"]

@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_INVENTORY = ROOT / "inventories" / "examples" / "mixed-site.yml"
 PROFILE = ROOT / "examples" / "site-mixed.yml"
 WINDOWS_HOSTS = ("pc-soins-rdc", "srv-fichiers")
-CHECKS = ("module", "become", "posix", "depth", "dynamic", "diff")
+CHECKS = ("module", "become", "posix", "depth", "dynamic", "diff", "args")
 
 
 def run_audit(playbook: Path, inventories: list[Path], host: str) -> dict[str, Any]:
@@ -152,6 +152,28 @@ BAD_PLAYBOOK = """
     - name: Bad | A change without a diff
       ansible.windows.win_powershell:
         script: "$Ansible.Changed = $true"
+    - name: Bad | Registry type spelled as regedit shows it, in a loop
+      ansible.windows.win_regedit:
+        path: HKLM:\\SOFTWARE\\X
+        name: "{{ item.name }}"
+        data: "{{ item.data }}"
+        type: "{{ item.type }}"
+      loop:
+        - {name: A, data: 1, type: REG_DWORD}
+        - {name: B, data: 1, type: dword}
+    - name: Bad | Misspelt argument, so a required one is missing
+      community.windows.win_security_policy:
+        section: System Access
+        keyy: MinimumPasswordLength
+        value: 12
+    - name: Bad | Sub-option outside its choices
+      community.windows.win_scheduled_task:
+        name: x
+        actions:
+          - path: C:\\x.exe
+        triggers:
+          - type: every_day
+            start_boundary: "2026-01-01T01:00:00"
     - name: Bad | Skipped on Windows, never reported
       ansible.builtin.file:
         path: /tmp/x
@@ -161,7 +183,8 @@ BAD_PLAYBOOK = """
 
 
 def test_audit_catches_each_class_of_defect(tmp_path: Path) -> None:
-    """The harness can fail: sudo become, a Python module, POSIX path/owner, too little depth."""
+    """The harness can fail: sudo become, a Python module, POSIX path/owner, too little depth,
+    a change without diff, module arguments outside the module's documented spec."""
     playbook = tmp_path / "bad.yml"
     playbook.write_text(BAD_PLAYBOOK, encoding="utf-8")
     result = run_audit(playbook, [EXAMPLE_INVENTORY], "pc-soins-rdc")
@@ -175,6 +198,12 @@ def test_audit_catches_each_class_of_defect(tmp_path: Path) -> None:
     assert any("bad_read.output[0].members" in d and "depth >= 3" in d for d in by_check["depth"])
     assert len(by_check["depth"]) == 2, by_check["depth"]  # map(attribute=) and | list passed whole
     assert len(by_check["diff"]) == 1
+    args = "\n".join(by_check["args"])
+    assert "(item 0): value of type must be one of" in args and "REG_DWORD" in args, args
+    assert "(item 1)" not in args  # the valid item passes
+    assert "unsupported argument 'keyy'" in args and "required argument 'key' missing" in args
+    assert "got: every_day found in triggers" in args
+    assert len(by_check["args"]) == 4, args
     assert not any("/tmp/x" in d for ds in by_check.values() for d in ds)
 
 
@@ -198,3 +227,64 @@ def test_mixed_example_plans_every_host_with_windows_become_and_desired_state() 
                   for h in plan.hosts if h.platform == "windows"}
     assert inactivity == {"pc-soins-rdc": 300, "pc-soins-etage1": 300, "pc-secretariat": 600,
                           "srv-fichiers": 900}
+
+
+#: Arguments that must be type-checked (known before the run) wherever the module is used.
+CHECKED_ARGS = {
+    "ansible.windows.win_regedit": {"path", "name", "data", "type"},
+    "community.windows.win_security_policy": {"section", "key", "value"},
+    "community.windows.win_firewall_rule": {"name", "direction", "action", "protocol",
+                                            "localport", "remoteip", "profiles", "enabled"},
+    "ansible.windows.win_firewall": {"profiles", "state", "inbound_action"},
+    "community.windows.win_scheduled_task": {"actions", "triggers", "username", "logon_type",
+                                             "run_level", "multiple_instances"},
+    "ansible.windows.win_acl": {"path", "user", "rights", "type", "inherit", "propagation"},
+}
+
+
+def test_module_arguments_are_checked_against_the_installed_collections(
+        audit: dict[str, Any]) -> None:
+    """The args check really validated the values of the plan (not only names): for the
+    modules whose values come from the desired state, every one of them was templated with
+    the host's variables and checked (types, choices, sub-options) for every loop item."""
+    for t in audit["tasks"]:
+        want = CHECKED_ARGS.get(t["action"])
+        if want and t.get("args_checked"):
+            assert want <= set(t["args_checked"]), (t["task"], want - set(t["args_checked"]))
+    used = {t["action"] for t in audit["tasks"] if t.get("args_checked")}
+    assert {"ansible.windows.win_regedit", "community.windows.win_security_policy",
+            "community.windows.win_firewall_rule", "ansible.windows.win_firewall"} <= used
+
+
+def test_legacy_module_code_check(tmp_path: Path) -> None:
+    """Legacy modules (Get-AnsibleParam) ignore arguments their code never reads and check
+    values against their own -validateset: both read from the .ps1 itself."""
+    from tests.offline.module_args import check_legacy, legacy_params
+
+    ps1 = tmp_path / "win_x.ps1"
+    ps1.write_text('$params = Parse-Args $args\n'
+                   '$d = Get-AnsibleParam -obj $params -name "direction" -type "str" '
+                   '-validateset "in", "out"\n'
+                   '$e = Get-AnsibleParam -obj $params -name "enabled" -type "bool" '
+                   '-aliases "enable"\n', encoding="utf-8")
+    params = legacy_params(str(ps1))
+    assert params == {"direction": ["in", "out"], "enabled": None, "enable": None}
+    given = {"direction": "IN", "enabled": True, "profile": "x"}
+    problems = check_legacy(params, given, given)
+    assert len(problems) == 1 and "'profile'" in problems[0], problems  # IN: case-insensitive
+    assert "not in the code's -validateset" in check_legacy(params, {"direction": "inbound"},
+                                                            {"direction": "inbound"})[0]
+    assert check_legacy(params, {"profile": 1}, {}, names=False) == []
+    found = module_loader_path("community.windows.win_firewall_rule")
+    real = legacy_params(found)
+    assert real is not None and real["direction"] == ["in", "out"]
+    assert legacy_params(module_loader_path("ansible.windows.win_regedit")) is None
+
+
+def module_loader_path(name: str) -> str:
+    """The .ps1 of an installed collection module (no plugin loader in this process)."""
+    import ansible_collections  # type: ignore[import-untyped]
+
+    namespace, collection, module = name.split(".")
+    root = Path(next(iter(ansible_collections.__path__)))
+    return str(root / namespace / collection / "plugins" / "modules" / f"{module}.ps1")

@@ -58,6 +58,18 @@ function Invoke-Section([string]$Name, [scriptblock]$Block) {
     }
 }
 
+# Windows PowerShell 5.1 turns each stderr line of a redirected native command into an error
+# record that $ErrorActionPreference = 'Stop' makes terminating (PowerShell issue 3996; 7.2
+# stopped it, PR 13361): native calls run here in a scope with 'Continue', stdout and stderr
+# apart (restic's --json is on stdout; ssh's warnings come on stderr).
+function Invoke-Native([string]$Exe, [object[]]$Arguments) {
+    $ErrorActionPreference = 'Continue'
+    $all = @(& $Exe @Arguments 2>&1)
+    [pscustomobject]@{ code = $LASTEXITCODE
+        out = @($all | Where-Object { $_ -isnot [Management.Automation.ErrorRecord] }) -join "`n"
+        err = @($all | Where-Object { $_ -is [Management.Automation.ErrorRecord] } | ForEach-Object { $_.Exception.Message }) -join "`n" }
+}
+
 function ConvertTo-IsoDate($Value) {
     if ($null -eq $Value) { return $null }
     return ([datetime]$Value).ToUniversalTime().ToString('o')
@@ -297,18 +309,20 @@ Invoke-Section 'backup' {
     $env:RESTIC_PASSWORD_FILE = Join-Path $dir 'restic.pass'
     $common = @('--no-cache', '--no-lock')
     if ($cfg.sftp_command) { $common += @('-o', ('sftp.command=' + [string]$cfg.sftp_command)) }
-    $out = & $cfg.restic @common snapshots --json --latest 1 --host $cfg.host --tag esms-baseline 2>&1 | Out-String
-    if ($LASTEXITCODE -ne 0) { $b.snapshots = [ordered]@{ ok = $false; error = ($out -replace '\s+', ' ').Trim() }; return $b }
-    $latest = @($out | ConvertFrom-Json) | Select-Object -Last 1
+    $r = Invoke-Native $cfg.restic ($common + @('snapshots', '--json', '--latest', '1', '--host', [string]$cfg.host, '--tag', 'esms-baseline'))
+    if ($r.code -ne 0) { $b.snapshots = [ordered]@{ ok = $false; error = ($r.err -replace '\s+', ' ').Trim() }; return $b }
+    # assigned first: 5.1's ConvertFrom-Json writes a JSON array as one object
+    $all = $r.out | ConvertFrom-Json
+    $latest = @($all) | Select-Object -Last 1
     $b.snapshots = [ordered]@{ ok = $true; latest = if ($latest) { [ordered]@{ time = [string]$latest.time; short_id = [string]$latest.short_id } } else { $null } }
     if (-not $latest) { return $b }
     $tmp = Join-Path $env:TEMP ('esms-restore-' + [guid]::NewGuid().ToString('N'))
     try {
         $inc = '/' + $canary.Substring(0, 1) + ($canary.Substring(2) -replace '\\', '/')
-        $out = & $cfg.restic @common restore $latest.short_id --target $tmp --include $inc 2>&1 | Out-String
+        $r = Invoke-Native $cfg.restic ($common + @('restore', [string]$latest.short_id, '--target', $tmp, '--include', $inc))
         $got = Get-ChildItem -LiteralPath $tmp -Recurse -File -Filter 'backup-canary.txt' -ErrorAction SilentlyContinue | Select-Object -First 1
-        $b.restore = if ($LASTEXITCODE -eq 0 -and $got) { [ordered]@{ ok = $true; sha256 = (Get-FileHash -LiteralPath $got.FullName -Algorithm SHA256).Hash.ToLower() } }
-                     else { [ordered]@{ ok = $false; error = ($out -replace '\s+', ' ').Trim() } }
+        $b.restore = if ($r.code -eq 0 -and $got) { [ordered]@{ ok = $true; sha256 = (Get-FileHash -LiteralPath $got.FullName -Algorithm SHA256).Hash.ToLower() } }
+                     else { [ordered]@{ ok = $false; error = (($r.err + ' ' + $r.out) -replace '\s+', ' ').Trim() } }
     } finally { Remove-Item -LiteralPath $tmp -Recurse -Force -ErrorAction SilentlyContinue }
     $b
 }
