@@ -78,14 +78,12 @@ class Plan:
         return tuple(h.name for h in self.hosts)
 
     def inventory_document(self) -> dict[str, Any]:
-        """The site inventory: every planned host with its variables, and the site's groups."""
-        hosts: dict[str, Any] = {}
-        children: dict[str, Any] = {}
-        for h in self.hosts:
-            hosts[h.name] = {**h.connection_vars, **h.vars}
-            for g in h.groups:
-                children.setdefault(g, {"hosts": {}})["hosts"][h.name] = None
-        return {"all": {"children": {"esms_site": {"hosts": hosts}, **children}}}
+        """The site inventory: every planned host with its variables, and the site's groups
+        (built by ``esms_baseline.inventory_source.site_inventory``, which the ``esms_site``
+        inventory plugin uses too)."""
+        from esms_baseline.inventory_source import site_inventory
+
+        return site_inventory(self).to_document()
 
     def write_inventory(self, directory: Path) -> Path:
         """Write the site inventory into ``directory`` and return its path."""

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from esms_baseline.catalogue import AREAS, load_catalogue
+from esms_baseline.cli.fleet_cmd import add_fleet_arguments
 from esms_baseline.plan import build_plan
 from esms_baseline.profile import load_profile
 from esms_baseline.results import ApplyResult, TaskOutcome
@@ -16,7 +17,8 @@ from esms_baseline.run import Progress, apply
 
 def register(sub: Any) -> None:
     p = sub.add_parser("apply", help="apply the site profile to its hosts (Ansible)")
-    p.add_argument("profile", type=Path, help="the site profile (site.yml)")
+    p.add_argument("profile", type=Path, nargs="+",
+                   help="the site profile (site.yml); several, or a folder: a fleet (docs/fleet.md)")
     p.add_argument("-i", "--inventory", type=Path, help="Ansible inventory (overrides the profile's)")
     p.add_argument("-l", "--limit", help="only these hosts or groups (comma-separated)")
     p.add_argument("--controls", help="only these control ids (comma-separated)")
@@ -26,6 +28,7 @@ def register(sub: Any) -> None:
     p.add_argument("--artifacts-dir", type=Path, help="where run artifacts go")
     p.add_argument("--vault-password-file", type=Path, help="password file of the profile's vault")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    add_fleet_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -75,6 +78,11 @@ def render_table(result: ApplyResult) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from esms_baseline.cli.fleet_cmd import fleet_or_single
+
+    fleet_status = fleet_or_single(args, "apply")
+    if fleet_status is not None:
+        return fleet_status
     profile = load_profile(args.profile)
     controls = split_ids(args.controls)
     plan = build_plan(profile, inventory=args.inventory, limit=args.limit, controls=controls)
