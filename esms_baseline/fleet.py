@@ -144,9 +144,9 @@ def validate_profiles(profiles: Sequence[Path]) -> tuple[dict[Path, SiteProfile]
             continue
         name = profile.site.name
         if name in names:
-            bad[path] = SiteRun(profile=path, site=name, exit_code=EXIT_USAGE, errors=(
+            bad[path] = SiteRun(profile=path, site=name, exit_code=EXIT_USAGE, errors=((
                 f"{path}: site.name {name!r} is already the name of {names[name]}: each site "
-                f"needs its own name (its history is kept under it)",))
+                f"needs its own name (its history is kept under it)"),))
             continue
         names[name] = path
         good[path] = profile
@@ -244,7 +244,7 @@ def check_site(
         run_id = h.record(result)
         current = dataclasses.replace(result, details={**result.details, RUN_ID_KEY: run_id})
         drift = compare(h.previous(result.site, run_id), current)
-    new = sum(len(hd.new_failures) for hd in drift.hosts)
+    new = sum(len(hd.new_failures) for hd in drift.hosts())
     if notify_settings is not None and drift.has_new:
         from esms_baseline.notify import notify
 
@@ -313,8 +313,8 @@ def format_summary(fleet: FleetResult, lang: str = "fr") -> str:
             lines.append(f"{s.site or s.profile}: {e}")
         if len(s.errors) > 20:
             lines.append(f"{s.site or s.profile}: ... {len(s.errors) - 20} more")
-    total = "sites" if lang == "en" else "sites"
-    lines.append(f"{len(fleet.sites)} {total}; exit status {fleet.exit_code}")
+    status = "exit status" if lang == "en" else "statut de sortie"
+    lines.append(f"{len(fleet.sites)} sites; {status} {fleet.exit_code}")
     return "\n".join(lines)
 
 

@@ -128,7 +128,7 @@ def profile_inventory(
                         f"(nested {depth} times): give a plain Ansible inventory")
     os.environ[DEPTH_ENV] = str(depth + 1)
     try:
-        profile = load_profile(path)
+        profile = load_profile(Path(path))
         plan = build_plan(profile, inventory=inventory, limit=limit)
         connection: dict[str, Mapping[str, Any]] = {}
         if plan.inventory_sources:

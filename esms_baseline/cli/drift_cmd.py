@@ -84,9 +84,8 @@ def record_and_compare(result: CheckResult, history: History) -> Drift:
 
 
 def run(args: argparse.Namespace, *, check_fn: CheckFn | None = None) -> int:
-    from esms_baseline.profile import load_profile
-
     from esms_baseline.cli.fleet_cmd import fleet_or_single
+    from esms_baseline.profile import load_profile
 
     fleet_status = fleet_or_single(args, "drift")
     if fleet_status is not None:
