@@ -50,6 +50,9 @@ from esms_baseline.resources import playbooks_dir, roles_dir
 from esms_baseline.results import ApplyResult, HostApply, TaskOutcome
 
 IDENT = "job"
+#: Collections the playbook uses besides ansible.builtin (= collections/requirements.yml);
+#: a job carries them in ``project/collections`` (found next to the playbook).
+COLLECTIONS = ("ansible.windows", "community.windows")
 _VAULT_PROMPT = r"^Vault password \(esmsrun\):\s*?$"
 _OUTCOMES = {
     "runner_on_ok": TaskOutcome.OK,
@@ -85,10 +88,18 @@ class Worker:
                "-o", "ControlMaster=no", "-o", "ControlPath=none", "-o", "LogLevel=ERROR"]
         if self.identity_file is not None:
             cmd += ["-i", str(self.identity_file), "-o", "IdentitiesOnly=yes"]
-        remote = "ansible-runner worker --delete"
+        runner = "ansible-runner"
+        path = ""
         if self.venv:
             venv = shlex.quote(self.venv.rstrip("/"))
-            remote = f"PATH={venv}/bin:\"$PATH\" {venv}/bin/ansible-runner worker --delete"
+            runner, path = f"{venv}/bin/ansible-runner", f"PATH={venv}/bin:\"$PATH\" "
+        # The job's own temporary folder (ansible-runner's private data dir, the SSH
+        # masters to the hosts): when the job ends, whatever happens to it, its masters are
+        # closed and the folder is removed.
+        cleanup = ("for s in \"$t\"/cp/*; do [ -S \"$s\" ] && "
+                   "ssh -o ControlPath=\"$s\" -O exit esms-job 2>/dev/null; done; rm -rf \"$t\"")
+        remote = (f"t=$(mktemp -d) && trap '{cleanup}' EXIT && "
+                  f"TMPDIR=\"$t\" {path}{runner} worker --delete")
         return [*cmd, "--", self.destination, remote]
 
 
@@ -124,6 +135,17 @@ def _secret_files(plan: Plan, env_dir: Path, vault_password_file: Path | None,
     return args, passwords
 
 
+def collection_dir(name: str) -> Path:
+    """Where the controller's Ansible has collection ``name`` (``ns.coll``)."""
+    import sys
+
+    rel = Path("ansible_collections", *name.split("."))
+    for entry in sys.path:
+        if (Path(entry) / rel / "MANIFEST.json").is_file():
+            return Path(entry) / rel
+    raise RunError(f"collection {name} is not installed next to ansible-core")
+
+
 def build_job(plan: Plan, private: Path, *, connection_inventory: Path,
               ssh_key: Path | None, vault_password_file: Path | None) -> list[str]:
     """Fill the fresh private data dir ``private``; return the extra command-line args."""
@@ -131,6 +153,10 @@ def build_job(plan: Plan, private: Path, *, connection_inventory: Path,
     shutil.copytree(roles_dir(), project / "roles",
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     shutil.copyfile(playbooks_dir() / "site.yml", project / "site.yml")
+    for name in COLLECTIONS:
+        shutil.copytree(collection_dir(name),
+                        project / "collections" / "ansible_collections" / name.replace(".", "/"),
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "tests"))
     inv = private / "inventory"
     inv.mkdir()
     shutil.copyfile(connection_inventory, inv / "00-connection.yml")
@@ -164,12 +190,13 @@ def apply_remote(
     vault_password_file: Path | None = None,
     timeout_seconds: float = 3600,
     extravars: Mapping[str, Any] | None = None,
+    progress: Callable[[Any], None] | None = None,
 ) -> ApplyResult:
     """Apply ``plan`` through ``worker`` and return what happened, per host and control,
     exactly like :func:`esms_baseline.run.apply` (same result type and exit status)."""
     import ansible_runner
 
-    from esms_baseline.run import _Collector, _event_message, default_state_dir
+    from esms_baseline.run import _Collector, default_state_dir
 
     if not plan.hosts:
         raise RunError("no host to apply to")
@@ -198,7 +225,11 @@ def apply_remote(
             "limit": ",".join(plan.host_names),
             "forks": forks,
             "cmdline": " ".join(shlex.quote(a) for a in args),
-            "envvars": {"ANSIBLE_HOST_KEY_CHECKING": "False", "ANSIBLE_NOCOLOR": "True",
+            # SSH masters live in the job's temporary folder on the worker; the remote
+            # command closes them when the job ends (Worker.command).
+            "envvars": {"ANSIBLE_SSH_CONTROL_PATH_DIR": "$TMPDIR/cp",
+                        "ANSIBLE_PIPELINING": "True",
+                        "ANSIBLE_HOST_KEY_CHECKING": "False", "ANSIBLE_NOCOLOR": "True",
                         "ANSIBLE_RETRY_FILES_ENABLED": "False",
                         "ANSIBLE_PYTHON_INTERPRETER": "auto_silent"},
             "extravars": dict(extravars or {}),
@@ -231,7 +262,9 @@ def apply_remote(
         reader.start()
 
         def on_event(event: Mapping[str, Any]) -> bool:
-            _record(collector, event, stats)
+            step = _record(collector, event, stats)
+            if step is not None and progress is not None:
+                progress(step)
             return True
 
         runner = ansible_runner.run(private_data_dir=str(out), streamer="process",
@@ -268,7 +301,6 @@ def apply_remote(
         ))
     if not stats and status == "successful":
         status = "failed"  # a run without its final stats did not complete
-    _ = _event_message
     return ApplyResult(site=plan.profile.site.name, started=started,
                        finished=_dt.datetime.now(_dt.UTC), status=status, hosts=tuple(results),
                        artifacts_dir=str(out / "artifacts" / IDENT), check_mode=check_mode,
@@ -276,19 +308,20 @@ def apply_remote(
                                  if h.excepted})
 
 
-def _record(collector: Any, event: Mapping[str, Any], stats: dict[str, Any]) -> None:
-    from esms_baseline.run import _event_message
+def _record(collector: Any, event: Mapping[str, Any], stats: dict[str, Any]) -> Any:
+    """Record one job event like a local run does; return its Progress step (or None)."""
+    from esms_baseline.run import Progress, _event_message
 
     kind = event.get("event", "")
     data = event.get("event_data") or {}
     if kind == "playbook_on_stats":
         for key in ("ok", "changed", "failures", "dark", "skipped"):
             stats[key] = data.get(key) or {}
-        return
+        return None
     outcome = _OUTCOMES.get(kind)
     host = data.get("host")
     if not host or outcome is None:
-        return
+        return None
     if kind == "runner_on_failed" and data.get("ignore_errors"):
         outcome = TaskOutcome.OK
     res = data.get("res") or {}
@@ -296,7 +329,9 @@ def _record(collector: Any, event: Mapping[str, Any], stats: dict[str, Any]) -> 
         outcome = TaskOutcome.CHANGED
     msg = (_event_message(data)
            if outcome in (TaskOutcome.FAILED, TaskOutcome.UNREACHABLE) else "")
-    collector.record(host, str(data.get("task") or ""), outcome, msg)
+    task = str(data.get("task") or "")
+    collector.record(host, task, outcome, msg)
+    return Progress(host=host, task=task, outcome=outcome, message=msg)
 
 
 def _artifact_status(folder: Path, fallback: str) -> tuple[str, int | None]:

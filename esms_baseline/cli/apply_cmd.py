@@ -9,6 +9,7 @@ from typing import Any
 
 from esms_baseline.catalogue import AREAS, load_catalogue
 from esms_baseline.cli.fleet_cmd import add_fleet_arguments
+from esms_baseline.cli.worker_opts import add_worker_arguments, worker_apply_fn
 from esms_baseline.plan import build_plan
 from esms_baseline.profile import load_profile
 from esms_baseline.results import ApplyResult, TaskOutcome
@@ -29,6 +30,7 @@ def register(sub: Any) -> None:
     p.add_argument("--vault-password-file", type=Path, help="password file of the profile's vault")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     add_fleet_arguments(p)
+    add_worker_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -92,7 +94,10 @@ def run(args: argparse.Namespace) -> int:
     for h in plan.hosts:
         for cid, reason in sorted(h.excepted.items()):
             print(f"  {h.name:<12} excepted   {cid}: {reason}", file=sys.stderr)
-    result = apply(
+    remote = worker_apply_fn(args)
+    if remote is not None:
+        print(f"  through the worker {args.worker}", file=sys.stderr)
+    result = (remote or apply)(
         plan,
         controls=controls,
         check_mode=args.check,

@@ -76,10 +76,12 @@ def _run(args: argparse.Namespace, action: str, profiles: list[Path]) -> int:
         return 2
     site_fn: Any
     if action == "apply":
+        from esms_baseline.cli.worker_opts import worker_apply_fn
+
         site_fn = partial(apply_site, inventory=args.inventory, forks=args.forks,
                           check_mode=args.check, artifacts_dir=args.artifacts_dir,
                           vault_password_file=args.vault_password_file,
-                          apply_fn=getattr(args, "apply_fn", None))
+                          apply_fn=worker_apply_fn(args))
     else:
         settings = None
         if action == "drift":
