@@ -84,15 +84,15 @@ def playbook(inventory: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def recap(out: str) -> dict[str, int]:
-    m = re.search(rf"^{HOST}\s+:\s+(.*)$", out, re.M)
+    m = re.search(rf"^{HOST}\s+:\s+(.*)$", out, re.MULTILINE)
     assert m, out[-3000:]
     return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m.group(1))}
 
 
 def password_matches(lab: Lab, login: str, value: str) -> bool:
     r = nsenter_run(lab, HOST, ["python3", "-W", "ignore", "-c",
-                                "import crypt, spwd, sys; h = spwd.getspnam(sys.argv[1]).sp_pwdp;"
-                                "print(crypt.crypt(sys.argv[2], h) == h)", login, value])
+                                ("import crypt, spwd, sys; h = spwd.getspnam(sys.argv[1]).sp_pwdp;"
+                                "print(crypt.crypt(sys.argv[2], h) == h)"), login, value])
     return r.stdout.strip() == "True"
 
 
