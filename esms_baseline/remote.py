@@ -99,7 +99,8 @@ class Worker:
         cleanup = ("for s in \"$t\"/cp/*; do [ -S \"$s\" ] && "
                    "ssh -o ControlPath=\"$s\" -O exit esms-job 2>/dev/null; done; rm -rf \"$t\"")
         remote = (f"t=$(mktemp -d) && trap '{cleanup}' EXIT && "
-                  f"TMPDIR=\"$t\" {path}{runner} worker --delete")
+                  f"TMPDIR=\"$t\" ANSIBLE_SSH_CONTROL_PATH_DIR=\"$t/cp\" "
+                  f"{path}{runner} worker --delete")
         return [*cmd, "--", self.destination, remote]
 
 
@@ -227,8 +228,7 @@ def apply_remote(
             "cmdline": " ".join(shlex.quote(a) for a in args),
             # SSH masters live in the job's temporary folder on the worker; the remote
             # command closes them when the job ends (Worker.command).
-            "envvars": {"ANSIBLE_SSH_CONTROL_PATH_DIR": "$TMPDIR/cp",
-                        "ANSIBLE_PIPELINING": "True",
+            "envvars": {"ANSIBLE_PIPELINING": "True",
                         "ANSIBLE_HOST_KEY_CHECKING": "False", "ANSIBLE_NOCOLOR": "True",
                         "ANSIBLE_RETRY_FILES_ENABLED": "False",
                         "ANSIBLE_PYTHON_INTERPRETER": "auto_silent"},

@@ -23,6 +23,21 @@ def add_fleet_arguments(p: argparse.ArgumentParser) -> None:
                    help="with several profiles or a folder: sites run at once (default 2)")
 
 
+def fleet_schedule_name(folder: Path) -> str:
+    """The name a fleet's timer is known by (``esms-baseline-drift-parc-<folder>``); the
+    folder's profiles are validated now so that a timer never starts on a wrong folder."""
+    from esms_baseline.errors import PlanError
+    from esms_baseline.fleet import find_profiles, validate_profiles
+
+    profiles = find_profiles([folder])
+    if not profiles:
+        raise PlanError(f"{folder}: no site profile in this folder")
+    _, bad = validate_profiles(profiles)
+    if bad:
+        raise PlanError("; ".join(e for r in bad.values() for e in r.errors[:3]))
+    return f"parc {folder.resolve().name}"
+
+
 def is_fleet(paths: list[Path]) -> bool:
     return len(paths) > 1 or any(p.is_dir() for p in paths)
 

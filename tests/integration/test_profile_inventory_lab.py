@@ -16,6 +16,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -165,10 +166,19 @@ def test_remote_worker(one_host: Lab, site: Path, password: str, tmp_path: Path)
                                 text=True, cwd=ROOT, timeout=900, check=False)
         assert failed.returncode == 1, failed.stdout[-3000:] + failed.stderr[-3000:]
         assert "Preflight" in failed.stderr and "status failed" in failed.stdout
-        # the worker keeps nothing of the jobs: no job folder, no key, no secret
-        left = subprocess.run(["find", "/tmp", "/var/tmp", "/dev/shm", "-user", "esmsworker"],
-                              capture_output=True, text=True, check=False).stdout.split()
-        assert left == [], left
+        # the worker keeps nothing of the jobs: no job folder, no key, no secret, no process
+        # but its sshd (the job's ssh-agent notices its job is gone within 10 s)
+        deadline = time.monotonic() + 30
+        while True:
+            left = subprocess.run(["find", "/tmp", "/var/tmp", "/dev/shm", "-user", "esmsworker"],
+                                  capture_output=True, text=True, check=False).stdout.split()
+            procs = subprocess.run(["ps", "-u", "esmsworker", "-o", "args="], capture_output=True,
+                                   text=True, check=False).stdout.splitlines()
+            procs = [p for p in procs if "sshd" not in p]
+            if (not left and not procs) or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+        assert left == [] and procs == [], (left, procs)
         grep = subprocess.run(["grep", "-rlF", password, str(HOME)], capture_output=True,
                               text=True, check=False)
         assert grep.stdout == "", grep.stdout
