@@ -228,6 +228,7 @@ def check_site(
     record: bool = True,
     drift_exit: bool = False,
     notify_settings: Any = None,
+    controls: Sequence[str] | None = None,
 ) -> SiteRun:
     """Check one site (read-only), record it in the history and compare it with the site's
     previous run. ``drift_exit``: the site's status is the drift status (4 = new failures),
@@ -237,7 +238,7 @@ def check_site(
     from esms_baseline.history import RUN_ID_KEY, History
     from esms_baseline.plan import build_check_plan
 
-    result = check(build_check_plan(profile, inventory), forks=forks)
+    result = check(build_check_plan(profile, inventory), forks=forks, controls=controls)
     if not record:
         return check_site_run(path, result)
     with _HISTORY_LOCK, History(history) as h:
@@ -267,14 +268,15 @@ def apply_site(
     artifacts_dir: Path | None = None,
     vault_password_file: Path | None = None,
     apply_fn: Callable[..., ApplyResult] | None = None,
+    controls: Sequence[str] | None = None,
 ) -> SiteRun:
     """Apply one site (``check_mode``: dry run). ``apply_fn``: another way to run the plan
     with the same keyword arguments as :func:`esms_baseline.run.apply` (a remote worker)."""
     from esms_baseline.plan import build_plan
     from esms_baseline.run import apply
 
-    plan = build_plan(profile, inventory=inventory)
-    result = (apply_fn or apply)(plan, check_mode=check_mode, forks=forks,
+    plan = build_plan(profile, inventory=inventory, controls=controls)
+    result = (apply_fn or apply)(plan, check_mode=check_mode, forks=forks, controls=controls,
                                  artifacts_dir=artifacts_dir,
                                  vault_password_file=vault_password_file)
     errors = tuple(f"{h.host}: {e}" for h in result.hosts for e in h.errors)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 #: Options of the single-site commands that have no meaning for a fleet.
-_SINGLE_ONLY = ("limit", "controls", "junit_xml", "save_facts", "since", "diff", "run", "site")
+_SINGLE_ONLY = ("limit", "junit_xml", "save_facts", "since", "diff", "run", "site")
 
 
 def add_fleet_arguments(p: argparse.ArgumentParser) -> None:
@@ -90,13 +90,30 @@ def _run(args: argparse.Namespace, action: str, profiles: list[Path]) -> int:
         print("error: --forks and --sites-parallel must be at least 1", file=sys.stderr)
         return 2
     site_fn: Any
+    controls = ([c.strip().upper() for c in args.controls.split(",") if c.strip()]
+                if getattr(args, "controls", None) else None)
+    if controls:  # a typo is a usage error, found before any site runs
+        from esms_baseline.catalogue import load_catalogue
+        from esms_baseline.conformance.runner import selected_controls
+        from esms_baseline.errors import PlanError
+
+        try:
+            if action == "apply":
+                unknown = [c for c in controls if c not in load_catalogue().ids]
+                if unknown:
+                    raise PlanError(f"unknown control id(s): {', '.join(unknown)}")
+            else:
+                selected_controls(controls)
+        except PlanError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     if action == "apply":
         from esms_baseline.cli.worker_opts import worker_apply_fn
 
         site_fn = partial(apply_site, inventory=args.inventory, forks=args.forks,
                           check_mode=args.check, artifacts_dir=args.artifacts_dir,
                           vault_password_file=args.vault_password_file,
-                          apply_fn=worker_apply_fn(args))
+                          apply_fn=worker_apply_fn(args), controls=controls)
     else:
         settings = None
         if action == "drift":
@@ -111,7 +128,8 @@ def _run(args: argparse.Namespace, action: str, profiles: list[Path]) -> int:
                 return 2
         site_fn = partial(check_site, inventory=args.inventory, forks=args.forks,
                           history=args.history, record=not getattr(args, "no_history", False),
-                          drift_exit=action == "drift", notify_settings=settings)
+                          drift_exit=action == "drift", notify_settings=settings,
+                          controls=controls)
 
     def done(run: SiteRun) -> None:
         print(f"  {run.site or run.profile}: exit {run.exit_code} ({run.seconds:.1f} s)",

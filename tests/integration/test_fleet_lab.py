@@ -69,6 +69,15 @@ def test_fleet_check_and_report(two_hosts: Lab, tmp_path: Path) -> None:
     drift = cli("drift", str(sites), "-i", str(two_hosts.inventory_path), "--history", str(db))
     assert drift.returncode == 1, drift.stdout + drift.stderr
     assert "nouvelle dérive" in drift.stdout and "EHPAD Alpha" in drift.stdout
+    # a real fleet apply (one control, both sites at once), then the fleet check passes
+    apply = cli("apply", str(sites), "-i", str(two_hosts.inventory_path), "--controls",
+                "ESMS-LOCK-01", "--sites-parallel", "2")
+    assert apply.returncode == 0, apply.stdout + apply.stderr
+    assert "EHPAD Alpha" in apply.stdout and "MAS Bêta" in apply.stdout
+    ok = cli("check", str(sites), "-i", str(two_hosts.inventory_path), "--controls",
+             "ESMS-LOCK-01", "--history", str(db), "--json")
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert [s["failed"] for s in json.loads(ok.stdout)["sites"]] == [0, 0]
     out = tmp_path / "parc"
     rep = cli("report", "--fleet", str(sites), "--history", str(db), "-o", str(out))
     assert rep.returncode == 0, rep.stderr
@@ -76,4 +85,4 @@ def test_fleet_check_and_report(two_hosts: Lab, tmp_path: Path) -> None:
     assert 'href="ehpad-alpha.html"' in index and 'href="mas-b-ta.html"' in index
     assert (out / "mas-b-ta.html").read_text().count("lab-02") > 0
     fleet = json.loads((out / "fleet.json").read_text())
-    assert [len(s["trend"]) for s in fleet["sites"]] == [2, 2]
+    assert [len(s["trend"]) for s in fleet["sites"]] == [3, 3]

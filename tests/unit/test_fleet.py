@@ -142,3 +142,5 @@ def test_fleet_cli_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[st
     empty.mkdir()
     assert main(["drift", str(empty)]) == 2
     assert main(["apply", str(a), str(b), "--sites-parallel", "0"]) == 2
+    assert main(["apply", str(a), str(b), "--controls", "ESMS-XXX-99"]) == 2
+    assert "unknown control" in capsys.readouterr().err
