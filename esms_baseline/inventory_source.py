@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from esms_baseline.errors import PlanError
 from esms_baseline.plan import Plan, build_plan
 
@@ -48,25 +50,60 @@ DEPTH_ENV = "ESMS_INVENTORY_DEPTH"
 MAX_DEPTH = 2
 
 
+class _Unsafe(str):
+    """A string Ansible must never template (written ``!unsafe``)."""
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+_Dumper.add_representer(_Unsafe, lambda d, v: d.represent_scalar("!unsafe", str(v)))
+
+
+def _unsafe(value: Any) -> Any:
+    if isinstance(value, str):
+        return _Unsafe(value)
+    if isinstance(value, dict):
+        return {k: _unsafe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_unsafe(v) for v in value]
+    return value
+
+
 @dataclass(frozen=True)
 class SiteInventory:
-    """A site's inventory: host variables, groups (name -> hosts) and group variables."""
+    """A site's inventory: per host its connection variables and its role variables, the
+    groups (name -> hosts) and group variables."""
 
     hosts: dict[str, dict[str, Any]]
     groups: dict[str, tuple[str, ...]]
     group_vars: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: connection variables (the profile's inline host vars, the connection inventory's):
+    #: the MSP's own settings, which may hold templates (a vaulted password's variable)
+    connection: dict[str, dict[str, Any]] = field(default_factory=dict)
 
-    def to_document(self) -> dict[str, Any]:
-        """The YAML inventory form (``all.children``)."""
+    def to_document(self, *, unsafe: bool = False) -> dict[str, Any]:
+        """The YAML inventory form (``all.children``). ``unsafe``: role and group variables
+        (text from the profile) marked so that Ansible never templates them."""
+        mark = _unsafe if unsafe else (lambda v: v)
         children: dict[str, Any] = {}
         for group, members in self.groups.items():
             node: dict[str, Any] = {"hosts": {}}
             for h in members:
-                node["hosts"][h] = dict(self.hosts[h]) if group == SITE_GROUP else None
+                node["hosts"][h] = ({**self.connection.get(h, {}), **mark(self.hosts[h])}
+                                    if group == SITE_GROUP else None)
             if self.group_vars.get(group):
-                node["vars"] = dict(self.group_vars[group])
+                node["vars"] = mark(dict(self.group_vars[group]))
             children[group] = node
         return {"all": {"children": children}}
+
+    def to_yaml(self) -> str:
+        """The inventory as a YAML file for Ansible. Every string that comes from the profile
+        is ``!unsafe``: a name or a banner text like ``{{ lookup('pipe', ...) }}`` stays text
+        (ansible-core trusts templates in inventory files)."""
+        return yaml.dump(self.to_document(unsafe=True), Dumper=_Dumper, sort_keys=True,
+                         allow_unicode=True)
 
 
 def site_inventory(
@@ -80,10 +117,11 @@ def site_inventory(
     and the profile's groups. ``references``: add the secret references a run without the
     CLI resolves (see the module docstring)."""
     hosts: dict[str, dict[str, Any]] = {}
+    connection: dict[str, dict[str, Any]] = {}
     groups: dict[str, list[str]] = {SITE_GROUP: []}
     for h in plan.hosts:
-        conn = dict((connection_vars or {}).get(h.name, {}))
-        hosts[h.name] = {**conn, **h.connection_vars, **h.vars}
+        connection[h.name] = {**(connection_vars or {}).get(h.name, {}), **h.connection_vars}
+        hosts[h.name] = dict(h.vars)  # role variables win over connection ones, as before
         groups[SITE_GROUP].append(h.name)
         for g in h.groups:
             if g == SITE_GROUP:
@@ -95,7 +133,7 @@ def site_inventory(
         if refs:
             group_vars[SITE_GROUP] = refs
     return SiteInventory(hosts=hosts, groups={g: tuple(m) for g, m in groups.items()},
-                         group_vars=group_vars)
+                         group_vars=group_vars, connection=connection)
 
 
 def secret_references(plan: Plan) -> dict[str, Any]:

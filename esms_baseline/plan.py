@@ -89,9 +89,11 @@ class Plan:
         """Write the site inventory into ``directory`` and return its path."""
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / "esms-site.yml"
+        from esms_baseline.inventory_source import site_inventory
+
         path.write_text(
             "# Written by esms-baseline from the site profile; do not edit.\n"
-            + yaml.safe_dump(self.inventory_document(), sort_keys=True, allow_unicode=True),
+            + site_inventory(self).to_yaml(),  # profile text is !unsafe: never templated
             encoding="utf-8",
         )
         return path

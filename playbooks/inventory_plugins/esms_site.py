@@ -131,7 +131,8 @@ class InventoryModule(BaseInventoryPlugin):
             self.inventory.add_group(group)
         for host, variables in site.hosts.items():
             self.inventory.add_host(host, group=mod.SITE_GROUP)
-            for key, value in variables.items():
+            # strings returned by a plugin are never templated by ansible-core 2.19
+            for key, value in {**site.connection.get(host, {}), **variables}.items():
                 self.inventory.set_variable(host, key, value)
         for group, members in site.groups.items():
             for host in members:

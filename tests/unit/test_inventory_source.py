@@ -72,10 +72,29 @@ def test_raw_profile_gives_the_plan_of_the_cli() -> None:
         assert value not in proc.stdout and value not in proc.stderr
 
 
+def test_profile_text_is_never_templated(tmp_path: Path) -> None:
+    """A profile string that looks like a template stays text, through the plugin and through
+    the inventory file the CLI writes (``!unsafe``): never a command run on the controller."""
+    hostile = "{{ 7 * 7 }} {{ lookup('ansible.builtin.pipe', 'id') }}"
+    profile = tmp_path / "site.yml"
+    profile.write_text(EXAMPLE.read_text().replace("full_name: Julien Martin",
+                                                   f'full_name: "{hostile}"'))
+    written = build_plan(load_profile(profile)).write_inventory(tmp_path / "cli")
+    assert "!unsafe" in written.read_text()
+    for source in (profile, written):
+        proc = subprocess.run(
+            [str(BIN / "ansible"), "lab-01", "-i", str(source), "-c", "local", "-m", "debug",
+             "-a", "msg={{ esms_accounts_users[0].full_name }}"],
+            capture_output=True, text=True, cwd=ROOT, check=False, timeout=120,
+            env={**os.environ, "ANSIBLE_NOCOLOR": "1"})
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert hostile in proc.stdout and "uid=" not in proc.stdout and "49" not in proc.stdout
+
+
 def test_the_cli_writes_the_same_inventory() -> None:
     plan = build_plan(load_profile(EXAMPLE))
-    written = yaml.safe_load(Path(plan.write_inventory(Path("/tmp") / f"esms-inv-{os.getpid()}"))
-                             .read_text())
+    text = Path(plan.write_inventory(Path("/tmp") / f"esms-inv-{os.getpid()}")).read_text()
+    written = yaml.safe_load(text.replace("!unsafe ", ""))
     try:
         assert written == site_inventory(plan).to_document()
         hosts = written["all"]["children"][SITE_GROUP]["hosts"]
