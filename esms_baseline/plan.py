@@ -24,8 +24,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from esms_baseline import __version__
 from esms_baseline.catalogue import load_catalogue
 from esms_baseline.conformance.model import CheckPlan, CheckTarget
