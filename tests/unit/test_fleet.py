@@ -144,3 +144,20 @@ def test_fleet_cli_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert main(["apply", str(a), str(b), "--sites-parallel", "0"]) == 2
     assert main(["apply", str(a), str(b), "--controls", "ESMS-XXX-99"]) == 2
     assert "unknown control" in capsys.readouterr().err
+
+
+def test_schedule_one_timer_for_the_fleet(tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "sites"
+    folder.mkdir()
+    site(folder, "Site A")
+    site(folder, "Site B")
+    assert main(["schedule", "install", str(folder), "--at", "03:10", "--sites-parallel", "3",
+                 "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "# esms-baseline-drift-parc-sites.timer" in out
+    assert f"-m esms_baseline drift {folder.resolve()} --sites-parallel 3" in out
+    assert "OnCalendar=*-*-* 03:10:00" in out
+    site(folder, "x", text=MINIMAL.replace('"2A0009999"', '"12"'), file="bad.yml")
+    assert main(["schedule", "install", str(folder), "--dry-run"]) != 0
+    assert "bad.yml:9:11: site.finess" in capsys.readouterr().err
