@@ -45,6 +45,7 @@ from typing import Any
 import yaml
 
 from esms_baseline.errors import RunError
+from esms_baseline.inventory_source import site_inventory
 from esms_baseline.plan import Plan
 from esms_baseline.resources import playbooks_dir, roles_dir
 from esms_baseline.results import ApplyResult, HostApply, TaskOutcome
@@ -163,7 +164,7 @@ def build_job(plan: Plan, private: Path, *, connection_inventory: Path,
     shutil.copyfile(connection_inventory, inv / "00-connection.yml")
     (inv / "10-site.yml").write_text(
         "# Written by esms-baseline for one remote job.\n"
-        + yaml.safe_dump(plan.inventory_document(), sort_keys=True, allow_unicode=True),
+        + site_inventory(plan).to_yaml(),  # profile text is !unsafe: never templated
         encoding="utf-8")
     env = private / "env"
     env.mkdir()
