@@ -115,10 +115,11 @@ def running_worker(lab: Lab, hosts: list[str], tmp: Path) -> Iterator[RunningWor
             "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\n"
             f"AllowUsers {USER}\nPermitRootLogin no\nAllowTcpForwarding no\n"
             "X11Forwarding no\nPermitTTY no\nAllowAgentForwarding no\n").encode())
-        sshd = subprocess.Popen(["runuser", "-u", USER, "--", str(SSHD), "-D", "-e", "-f",
-                                 str(conf / "sshd_config")],
-                                stdout=subprocess.DEVNULL, stderr=open(tmp / "sshd.log", "wb"),  # noqa: SIM115
-                                start_new_session=True, cwd="/")
+        with open(tmp / "sshd.log", "wb") as log:
+            sshd = subprocess.Popen(["runuser", "-u", USER, "--", str(SSHD), "-D", "-e", "-f",
+                                     str(conf / "sshd_config")],
+                                    stdout=subprocess.DEVNULL, stderr=log,
+                                    start_new_session=True, cwd="/")
         known = tmp / "known_hosts"
         pub = as_worker("cat", str(conf / "host_key.pub")).stdout.decode().split()
         known.write_text(f"[127.0.0.1]:{port} {pub[0]} {pub[1]}\n")
