@@ -157,3 +157,46 @@ def test_profile_inventory_loop_is_refused(tmp_path: Path) -> None:
     proc = inventory(loop)
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr
+
+
+def test_play_resolves_the_references_from_vault_and_environment(tmp_path: Path) -> None:
+    """The secret tasks of the playbook (its baseline play's pre_tasks, run as they are on
+    the controller only: include_vars, set_fact, no module on any host) fill the run-time
+    variables the inventory names, from the profile's vault file and the environment."""
+    from ansible.parsing.vault import VaultLib, VaultSecret
+
+    data = ROOT / "tests" / "data" / "profiles" / "valid"
+    (tmp_path / "secrets").mkdir()
+    profile = tmp_path / "site.yml"
+    profile.write_text((data / "vault-refs.yml").read_text())
+    vault_pw = "vault-pass-" + os.urandom(8).hex()
+    values = {"pw_mdupont": "Md-" + os.urandom(8).hex(),
+              "backup_password": "Bk-" + os.urandom(8).hex()}
+    (tmp_path / "vault-pass").write_text(vault_pw)
+    (tmp_path / "secrets" / "vault.yml").write_bytes(
+        VaultLib([("site", VaultSecret(vault_pw.encode()))]).encrypt(yaml.safe_dump(values)))
+    plays = yaml.safe_load((ROOT / "playbooks" / "site.yml").read_text())
+    secret_tasks = next(p for p in plays if p.get("pre_tasks"))["pre_tasks"]
+    play = [{"hosts": "lab-01", "gather_facts": False, "connection": "local",
+             "tasks": [*secret_tasks, {
+                 "name": "Check", "no_log": True, "ansible.builtin.assert": {"that": [
+                     "lookup('ansible.builtin.vars', esms_accounts_users[0].initial_password_var)"
+                     " == expected_vault",
+                     "lookup('ansible.builtin.vars', esms_accounts_users[1].initial_password_var)"
+                     " == expected_env",
+                     "lookup('ansible.builtin.vars', esms_backup_password_var) == expected_backup",
+                 ]}}]}]
+    (tmp_path / "play.yml").write_text(yaml.safe_dump(play))
+    with random_secrets_in_env(["ESMS_PW_JMARTIN"]) as env_values:
+        proc = subprocess.run(
+            [str(BIN / "ansible-playbook"), "-i", str(profile), str(tmp_path / "play.yml"),
+             "--vault-password-file", str(tmp_path / "vault-pass"),
+             "-e", f"expected_vault={values['pw_mdupont']}",
+             "-e", f"expected_env={env_values['ESMS_PW_JMARTIN']}",
+             "-e", f"expected_backup={values['backup_password']}"],
+            capture_output=True, text=True, cwd=ROOT, check=False, timeout=300,
+            env={**os.environ, "ANSIBLE_NOCOLOR": "1"})
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "ok=3" in proc.stdout
+    for v in [*values.values(), *env_values.values()]:
+        assert v not in proc.stdout + proc.stderr  # no_log
