@@ -180,10 +180,10 @@ def test_play_resolves_the_references_from_vault_and_environment(tmp_path: Path)
     play = [{"hosts": "lab-01", "gather_facts": False, "connection": "local",
              "tasks": [*secret_tasks, {
                  "name": "Check", "no_log": True, "ansible.builtin.assert": {"that": [
-                     "lookup('ansible.builtin.vars', esms_accounts_users[0].initial_password_var)"
-                     " == expected_vault",
-                     "lookup('ansible.builtin.vars', esms_accounts_users[1].initial_password_var)"
-                     " == expected_env",
+                     ("lookup('ansible.builtin.vars', esms_accounts_users[0].initial_password_var)"
+                     " == expected_vault"),
+                     ("lookup('ansible.builtin.vars', esms_accounts_users[1].initial_password_var)"
+                     " == expected_env"),
                      "lookup('ansible.builtin.vars', esms_backup_password_var) == expected_backup",
                  ]}}]}]
     (tmp_path / "play.yml").write_text(yaml.safe_dump(play))
