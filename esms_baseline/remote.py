@@ -214,6 +214,11 @@ def apply_remote(
     for h in plan.hosts:
         collector.host(h.name)
     stats: dict[str, Any] = {}
+    ssh: subprocess.Popen[bytes] | None = None
+    err_chunks: list[bytes] = []
+    sent: list[BaseException] = []
+    runner: Any = None
+    rc_ssh: int | None = None
     try:
         args = build_job(plan, private, connection_inventory=connection_inventory,
                          ssh_key=ssh_key, vault_password_file=vault_password_file)
@@ -241,7 +246,6 @@ def apply_remote(
         ssh = subprocess.Popen(ssh_cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE)
         assert ssh.stdin is not None and ssh.stdout is not None and ssh.stderr is not None
-        sent: list[BaseException] = []
 
         def send() -> None:
             try:
@@ -257,7 +261,6 @@ def apply_remote(
 
         sender = threading.Thread(target=send, name="esms-transmit", daemon=True)
         sender.start()
-        err_chunks: list[bytes] = []
         reader = threading.Thread(target=lambda: err_chunks.append(ssh.stderr.read()),  # type: ignore[union-attr]
                                   daemon=True)
         reader.start()
@@ -268,9 +271,12 @@ def apply_remote(
                 progress(step)
             return True
 
-        runner = ansible_runner.run(private_data_dir=str(out), streamer="process",
-                                    _input=ssh.stdout, ident=IDENT, quiet=True,
-                                    event_handler=on_event)
+        try:
+            runner = ansible_runner.run(private_data_dir=str(out), streamer="process",
+                                        _input=ssh.stdout, ident=IDENT, quiet=True,
+                                        event_handler=on_event)
+        except Exception as exc:  # noqa: BLE001 - a broken stream: reported with ssh's error
+            sent.append(exc)
         sender.join(timeout=60)
         try:
             rc_ssh = ssh.wait(timeout=timeout_seconds)
@@ -280,12 +286,19 @@ def apply_remote(
         reader.join(timeout=10)
     finally:
         shutil.rmtree(private, ignore_errors=True)
-    if sent:
-        raise RunError(f"remote job: transmit failed: {sent[0]}")
+        if ssh is not None:
+            if ssh.poll() is None:
+                ssh.kill()
+                ssh.wait()
+            for pipe in (ssh.stdin, ssh.stdout, ssh.stderr):
+                if pipe is not None:
+                    pipe.close()
     status, rc = _artifact_status(out / "artifacts" / IDENT, str(getattr(runner, "status", "")))
-    if rc_ssh != 0 and status in ("", "unstarted"):
+    if rc_ssh != 0 and not stats:  # the job never ran to its end on the worker
         err = b"".join(err_chunks).decode(errors="replace").strip()[-500:]
         raise RunError(f"remote job: ssh to the worker failed (exit {rc_ssh}): {err}")
+    if sent:
+        raise RunError(f"remote job: the job stream failed: {sent[0]}")
     if status == "successful" and rc not in (0, None):
         status = "failed"
     results = []

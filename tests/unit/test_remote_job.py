@@ -81,3 +81,26 @@ def test_worker_command(tmp_path: Path) -> None:
     remote = cmd[-1]
     assert "'/opt/v env'/bin/ansible-runner worker --delete" in remote
     assert remote.startswith("t=$(mktemp -d) && trap ") and 'rm -rf "$t"' in remote
+
+
+def test_unreachable_worker_fails_cleanly(tmp_path: Path) -> None:
+    """A worker that does not answer: a RunError (the CLI exits non-zero), and the job's
+    private data dir (secrets, key) is gone from the controller."""
+    import socket
+    import tempfile
+
+    from esms_baseline.remote import apply_remote
+
+    with socket.socket() as s:  # a loopback port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    kh = tmp_path / "known_hosts"
+    kh.write_text(f"[127.0.0.1]:{port} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n")
+    plan = build_plan(load_profile(ROOT / "examples" / "site.yml"))
+    before = set(Path(tempfile.gettempdir()).glob("esms-job-*"))
+    with random_secrets_in_env(plan.secret_env.values()), pytest.raises(
+            RunError, match="ssh to the worker failed .exit 255.*Connection refused"):
+        apply_remote(plan, Worker("w@127.0.0.1", known_hosts=kh, port=port),
+                     connection_inventory=ROOT / "inventories" / "examples" / "mixed-site.yml",
+                     artifacts_dir=tmp_path / "runs", timeout_seconds=60)
+    assert set(Path(tempfile.gettempdir()).glob("esms-job-*")) == before
