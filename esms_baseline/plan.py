@@ -25,8 +25,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from esms_baseline import __version__
 from esms_baseline.catalogue import load_catalogue
 from esms_baseline.conformance.model import CheckPlan, CheckTarget
@@ -88,29 +86,27 @@ class Plan:
         return tuple(h.name for h in self.hosts)
 
     def inventory_document(self, *, secrets_from_env: bool = False) -> dict[str, Any]:
-        """The site inventory: every planned host with its variables, and the site's groups.
-        Connection passwords are ``{{ variable }}`` (filled by the run's one-time vault file);
-        with ``secrets_from_env`` (a check) an environment lookup."""
-        hosts: dict[str, Any] = {}
-        children: dict[str, Any] = {}
-        for h in self.hosts:
-            conn, _ = resolve_host_vars(h.connection_vars, from_env_lookup=secrets_from_env)
-            hosts[h.name] = {**conn, **h.vars}
-            for g in h.groups:
-                children.setdefault(g, {"hosts": {}})["hosts"][h.name] = None
-        return {"all": {"children": {"esms_site": {"hosts": hosts}, **children}}}
+        """The site inventory: every planned host with its variables, and the site's groups
+        (built by ``esms_baseline.inventory_source.site_inventory``, which the ``esms_site``
+        inventory plugin uses too). Connection passwords are ``{{ variable }}`` (filled by the
+        run's one-time vault file); with ``secrets_from_env`` (a check) an environment lookup."""
+        from esms_baseline.inventory_source import site_inventory
+
+        return site_inventory(self, secrets_from_env=secrets_from_env).to_document()
 
     def write_inventory(self, directory: Path, *, secrets_from_env: bool = False) -> Path:
         """Write the site inventory into ``directory`` (private: 0700, the file 0600) and
         return its path."""
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         path = directory / "esms-site.yml"
+        from esms_baseline.inventory_source import site_inventory
+
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.fchmod(fd, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write("# Written by esms-baseline from the site profile; do not edit.\n"
-                    + yaml.safe_dump(self.inventory_document(secrets_from_env=secrets_from_env),
-                                     sort_keys=True, allow_unicode=True))
+                    # profile text is !unsafe: never templated
+                    + site_inventory(self, secrets_from_env=secrets_from_env).to_yaml())
         return path
 
 

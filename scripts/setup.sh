@@ -35,3 +35,17 @@ if ! .venv/bin/python -c "import esms_baseline, ansible_runner, testinfra, ansib
   .venv/bin/python -c "import esms_baseline, ansible_runner, testinfra"
   touch .venv/.esms-installed
 fi
+
+# The remote-worker tests (tests/integration/test_profile_inventory_lab.py) start their own
+# sshd on 127.0.0.1 for a test account: its binary is taken from Debian's openssh-server
+# package WITHOUT installing it (no ssh service, no configuration or key of the control
+# machine touched): the .deb is downloaded and only unpacked here.
+WORKER_SSHD_DIR=/var/cache/esms-baseline/worker-sshd
+if [ ! -x "$WORKER_SSHD_DIR/usr/sbin/sshd" ]; then
+  echo "setup: unpacking sshd (openssh-server, not installed) into $WORKER_SSHD_DIR"
+  tmp=$(mktemp -d)
+  (cd "$tmp" && apt-get download -qq openssh-server 2>/dev/null)
+  mkdir -p "$WORKER_SSHD_DIR"
+  dpkg-deb -x "$tmp"/openssh-server_*.deb "$WORKER_SSHD_DIR"
+  rm -rf "$tmp"
+fi

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from esms_baseline.catalogue import AREAS, load_catalogue
+from esms_baseline.cli.fleet_cmd import add_fleet_arguments
+from esms_baseline.cli.worker_opts import add_worker_arguments, worker_apply_fn
 from esms_baseline.plan import build_plan
 from esms_baseline.profile import load_profile
 from esms_baseline.results import ApplyResult, TaskOutcome
@@ -16,7 +18,8 @@ from esms_baseline.run import Progress, apply
 
 def register(sub: Any) -> None:
     p = sub.add_parser("apply", help="apply the site profile to its hosts (Ansible)")
-    p.add_argument("profile", type=Path, help="the site profile (site.yml)")
+    p.add_argument("profile", type=Path, nargs="+",
+                   help="the site profile (site.yml); several, or a folder: a fleet (docs/fleet.md)")
     p.add_argument("-i", "--inventory", type=Path, help="Ansible inventory (overrides the profile's)")
     p.add_argument("-l", "--limit", help="only these hosts or groups (comma-separated)")
     p.add_argument("--controls", help="only these control ids (comma-separated)")
@@ -29,6 +32,8 @@ def register(sub: Any) -> None:
     p.add_argument("--trust-on-first-use", action="store_true",
                    help="record the SSH host key of a host seen for the first time (never "
                         "a changed one); see docs/host-keys.md")
+    add_fleet_arguments(p)
+    add_worker_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -78,6 +83,11 @@ def render_table(result: ApplyResult) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from esms_baseline.cli.fleet_cmd import fleet_or_single
+
+    fleet_status = fleet_or_single(args, "apply")
+    if fleet_status is not None:
+        return fleet_status
     profile = load_profile(args.profile)
     controls = split_ids(args.controls)
     plan = build_plan(profile, inventory=args.inventory, limit=args.limit, controls=controls)
@@ -87,7 +97,10 @@ def run(args: argparse.Namespace) -> int:
     for h in plan.hosts:
         for cid, reason in sorted(h.excepted.items()):
             print(f"  {h.name:<12} excepted   {cid}: {reason}", file=sys.stderr)
-    result = apply(
+    remote = worker_apply_fn(args)
+    if remote is not None:
+        print(f"  through the worker {args.worker}", file=sys.stderr)
+    result = (remote or apply)(
         plan,
         controls=controls,
         check_mode=args.check,

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from esms_baseline.cli.fleet_cmd import add_fleet_arguments
 from esms_baseline.conformance import check
 from esms_baseline.conformance.report import render_text
 from esms_baseline.conformance.runner import selected_controls
@@ -29,7 +30,8 @@ def register(sub: Any) -> None:
             "(unreachable host or error)."
         ),
     )
-    p.add_argument("profile", type=Path, help="the site profile (site.yml)")
+    p.add_argument("profile", type=Path, nargs="+",
+                   help="the site profile (site.yml); several, or a folder: a fleet (docs/fleet.md)")
     p.add_argument("-i", "--inventory", type=Path, help="Ansible inventory (overrides the profile's)")
     p.add_argument("-l", "--limit", help="only these hosts or groups (comma-separated)")
     p.add_argument("--controls", help="only these control ids (comma-separated)")
@@ -50,10 +52,16 @@ def register(sub: Any) -> None:
     p.add_argument("--since", choices=("last",),
                    help="compare with the previous recorded run and exit with the drift "
                         "status (4 = new failures; see `esms-baseline drift`)")
+    add_fleet_arguments(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from esms_baseline.cli.fleet_cmd import fleet_or_single
+
+    fleet_status = fleet_or_single(args, "check")
+    if fleet_status is not None:
+        return fleet_status
     from esms_baseline.plan import build_check_plan
     from esms_baseline.profile import load_profile
 

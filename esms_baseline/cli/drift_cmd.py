@@ -56,7 +56,8 @@ def register(sub: Any) -> None:
             "2 bad profile or usage, 3 incomplete run, 4 NEW failures."
         ),
     )
-    p.add_argument("profile", type=Path, help="the site profile (site.yml)")
+    p.add_argument("profile", type=Path, nargs="+",
+                   help="the site profile (site.yml); several, or a folder: a fleet (docs/fleet.md)")
     p.add_argument("-i", "--inventory", type=Path,
                    help="Ansible inventory (overrides the profile's)")
     p.add_argument("-l", "--limit", help="only these hosts or groups (comma-separated)")
@@ -70,6 +71,9 @@ def register(sub: Any) -> None:
                    help="exit with N instead of 1 for 'failures, none new' (the nightly unit "
                         "uses 10, so that a crash, which exits 1, never reads as success)")
     add_notify_arguments(p)
+    from esms_baseline.cli.fleet_cmd import add_fleet_arguments
+
+    add_fleet_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -94,8 +98,12 @@ def record_and_compare(result: CheckResult, history: History) -> Drift:
 
 
 def run(args: argparse.Namespace, *, check_fn: CheckFn | None = None) -> int:
+    from esms_baseline.cli.fleet_cmd import fleet_or_single
     from esms_baseline.profile import load_profile
 
+    fleet_status = fleet_or_single(args, "drift")
+    if fleet_status is not None:
+        return fleet_status
     if args.forks < 1:
         print("error: --forks must be at least 1", file=sys.stderr)
         return 2

@@ -23,8 +23,12 @@ def register(sub: Any) -> None:
         description=("Render the latest check of the site recorded in the history (or "
                      "--run ID), in French by default, with the trend of the last runs."),
     )
-    p.add_argument("profile", type=Path, nargs="?",
-                   help="the site profile (site.yml); or give --site")
+    p.add_argument("profile", type=Path, nargs="*",
+                   help="the site profile (site.yml); or give --site; with --fleet: "
+                        "profiles or folders (default: every site of the history)")
+    p.add_argument("--fleet", action="store_true",
+                   help="one page for every site (-o DIR: index.html, a report per site, "
+                        "fleet.json; --format json: the JSON on standard output)")
     p.add_argument("--site", help="the site name (instead of reading it from the profile)")
     p.add_argument("--format", choices=FORMATS, default="html", help="output format (html)")
     p.add_argument("-o", "--output", type=Path, metavar="FILE",
@@ -49,6 +53,14 @@ def site_name(args: argparse.Namespace) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.fleet:
+        from esms_baseline.cli.fleet_cmd import fleet_report
+
+        return fleet_report(args)
+    if len(args.profile) > 1:
+        print("error: several profiles: give --fleet", file=sys.stderr)
+        return 2
+    args.profile = args.profile[0] if args.profile else None
     site = site_name(args)
     if site is None and args.run is None:
         print("error: give the site profile, --site NAME or --run ID", file=sys.stderr)

@@ -30,7 +30,11 @@ def register(sub: Any) -> None:
     p = sub.add_parser("schedule", help="install or remove the nightly drift check (systemd/cron)")
     ssub = p.add_subparsers(dest="schedule_command", metavar="ACTION")
     i = ssub.add_parser("install", help="install and enable the nightly timer")
-    i.add_argument("profile", type=Path, help="the site profile (site.yml)")
+    i.add_argument("profile", type=Path,
+                   help="the site profile (site.yml), or a folder of profiles: one timer "
+                        "checks the whole fleet (docs/fleet.md)")
+    i.add_argument("--sites-parallel", type=int, metavar="N",
+                   help="for a folder: sites checked at once")
     i.add_argument("--at", default="02:30", help="time of day HH:MM (default 02:30)")
     i.add_argument("-i", "--inventory", type=Path, help="Ansible inventory for the check")
     i.add_argument("-l", "--limit", help="only these hosts or groups")
@@ -49,7 +53,7 @@ def register(sub: Any) -> None:
     g.add_argument("--webhook", metavar="URL")
     i.set_defaults(func=run_install)
     r = ssub.add_parser("remove", help="stop, disable and delete the nightly timer")
-    r.add_argument("profile", type=Path, help="the site profile (site.yml)")
+    r.add_argument("profile", type=Path, help="the site profile (site.yml) or the folder")
     r.add_argument("--root", type=Path, default=Path("/"), help="root filesystem (default /)")
     r.set_defaults(func=run_remove)
     p.set_defaults(func=lambda args: _usage(p))
@@ -63,6 +67,11 @@ def _usage(p: argparse.ArgumentParser) -> int:
 def _site(profile: Path) -> str:
     from esms_baseline.profile import load_profile
 
+    if profile.is_dir():  # a fleet: one timer for every profile of the folder
+        from esms_baseline.cli.fleet_cmd import fleet_schedule_name
+
+        return fleet_schedule_name(profile)
+
     return load_profile(profile).site.name
 
 
@@ -72,6 +81,8 @@ def build_spec(args: argparse.Namespace) -> ScheduleSpec:
                         ("--mail-from", args.mail_from), ("--webhook", args.webhook)):
         if value:
             extra += [flag, value]
+    if args.sites_parallel:
+        extra += ["--sites-parallel", str(args.sites_parallel)]
     history = (args.history or default_history_path()).resolve()
     return ScheduleSpec(site=_site(args.profile), profile=args.profile.resolve(), at=args.at,
                         drift_args=spec_args(inventory=args.inventory, limit=args.limit,

@@ -1,0 +1,380 @@
+"""Remote execution: run the Ansible part of ``apply`` on a worker near the hosts, with
+ansible-runner streaming (what AWX runs over Receptor)::
+
+    ansible-runner transmit  ->  ssh worker 'ansible-runner worker --delete'  ->  process
+
+One job = one fresh private data dir (``tempfile.mkdtemp``, mode 0700) holding only what the
+job needs, with paths relative to it (the worker unpacks it elsewhere):
+
+- ``project/site.yml`` and ``project/roles/`` (copies of the package's playbook and roles);
+- ``inventory/``: the worker's connection inventory (addresses as the worker sees them,
+  given by the caller) and the site inventory of the plan;
+- ``env/ssh_key``: the key the worker connects to the hosts with (ansible-runner loads it
+  into an ssh-agent for the job), ``env/passwords``: the one-time vault key, answered to the
+  ``--vault-id esmsrun@prompt`` prompt; ``env/esms-secrets.yml``: the run's secrets,
+  encrypted with that key. No secret is in the kwargs, the command line or the artifacts.
+
+The job stream never touches the controller's disk: ``transmit`` writes into the ssh pipe
+from a thread while ``process`` reads the worker's answer into a fresh artifacts folder. The
+private data dir is removed as soon as it is sent; ``worker --delete`` removes the job's
+folder on the worker at the end. ``process`` exits 0 even when the playbook failed: the result
+comes from the artifacts (``status``, ``rc``) and the job events, read like a local run's.
+
+The worker is reached by SSH with its host key checked against ``known_hosts`` (no secret
+goes to a host whose identity is not verified); it needs ``ansible-runner`` and
+``ansible-playbook`` (``Worker.venv`` puts its virtualenv's ``bin`` first on PATH).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import re
+import secrets
+import shlex
+import shutil
+import subprocess
+import tempfile
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from esms_baseline.errors import RunError
+from esms_baseline.inventory_source import site_inventory
+from esms_baseline.plan import Plan
+from esms_baseline.resources import playbooks_dir, roles_dir
+from esms_baseline.results import ApplyResult, HostApply, TaskOutcome
+
+IDENT = "job"
+#: Collections the playbook uses besides ansible.builtin (= collections/requirements.yml);
+#: a job carries them in ``project/collections`` (found next to the playbook).
+COLLECTIONS = ("ansible.windows", "community.windows")
+_VAULT_PROMPT = r"^Vault password \(esmsrun\):\s*?$"
+_OUTCOMES = {
+    "runner_on_ok": TaskOutcome.OK,
+    "runner_on_failed": TaskOutcome.FAILED,
+    "runner_on_unreachable": TaskOutcome.UNREACHABLE,
+    "runner_on_skipped": TaskOutcome.SKIPPED,
+}
+
+
+@dataclass(frozen=True)
+class Worker:
+    """How to reach a worker: ``destination`` (``user@host``), its SSH port, the client key,
+    the ``known_hosts`` file that holds its host key (checked strictly), and where its
+    ansible-runner lives (``venv``: a virtualenv whose ``bin`` holds ansible-runner and
+    ansible-playbook; None: both on the worker's PATH)."""
+
+    destination: str
+    known_hosts: Path
+    port: int = 22
+    identity_file: Path | None = None
+    venv: str | None = None
+    ssh: str = "ssh"
+
+    def command(self) -> list[str]:
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+@[A-Za-z0-9_.:-]+|[A-Za-z0-9_.:-]+",
+                            self.destination):
+            raise RunError(f"worker destination {self.destination!r}: expected user@host")
+        if not self.known_hosts.is_file():
+            raise RunError(f"worker: known_hosts file {self.known_hosts} does not exist: the "
+                           f"worker's host key must be known before any secret is sent")
+        cmd = [self.ssh, "-p", str(int(self.port)), "-o", "BatchMode=yes",
+               "-o", "StrictHostKeyChecking=yes", "-o", f"UserKnownHostsFile={self.known_hosts}",
+               "-o", "ControlMaster=no", "-o", "ControlPath=none", "-o", "LogLevel=ERROR"]
+        if self.identity_file is not None:
+            cmd += ["-i", str(self.identity_file), "-o", "IdentitiesOnly=yes"]
+        runner = "ansible-runner"
+        path = ""
+        if self.venv:
+            venv = shlex.quote(self.venv.rstrip("/"))
+            runner, path = f"{venv}/bin/ansible-runner", f"PATH={venv}/bin:\"$PATH\" "
+        # The job's own temporary folder (ansible-runner's private data dir, the SSH
+        # masters to the hosts): when the job ends, whatever happens to it, its masters are
+        # closed and the folder is removed.
+        cleanup = ("for s in \"$t\"/cp/*; do [ -S \"$s\" ] && "
+                   "ssh -o ControlPath=\"$s\" -O exit esms-job 2>/dev/null; done; rm -rf \"$t\"")
+        remote = (f"t=$(mktemp -d) && trap '{cleanup}' EXIT && "
+                  f"TMPDIR=\"$t\" ANSIBLE_SSH_CONTROL_PATH_DIR=\"$t/cp\" "
+                  f"{path}{runner} worker --delete")
+        return [*cmd, "--", self.destination, remote]
+
+
+def _secret_files(plan: Plan, env_dir: Path, vault_password_file: Path | None,
+                  project: Path) -> tuple[list[str], dict[str, str]]:
+    """Write the run's secrets, encrypted with a one-time key, into the job; return the
+    command-line arguments and the ``env/passwords`` answers."""
+    missing = [e for e in plan.secret_env.values() if not os.environ.get(e)]
+    if missing:
+        raise RunError("secrets are read from the environment, but these variables are not "
+                       "set: " + ", ".join(sorted(set(missing))))
+    args: list[str] = []
+    passwords: dict[str, str] = {}
+    if plan.secret_env:
+        from ansible.parsing.vault import VaultLib, VaultSecret
+
+        key = secrets.token_urlsafe(32)
+        values = {var: os.environ[env] for var, env in plan.secret_env.items()}
+        blob = VaultLib([("esmsrun", VaultSecret(key.encode()))]).encrypt(
+            yaml.safe_dump(values), vault_id="esmsrun")
+        (env_dir / "esms-secrets.yml").write_bytes(blob)
+        passwords[_VAULT_PROMPT] = key
+        args += ["--vault-id", "esmsrun@prompt", "-e", "@../env/esms-secrets.yml"]
+    if plan.profile.vault_file is not None:
+        pw_file = vault_password_file or (Path(os.environ["ESMS_VAULT_PASSWORD_FILE"])
+                                          if os.environ.get("ESMS_VAULT_PASSWORD_FILE") else None)
+        if pw_file is None:
+            raise RunError(f"the profile names the vault file {plan.profile.vault_file}: give "
+                           f"its password file")
+        shutil.copyfile(plan.profile.vault_file, project / "esms-site-vault.yml")
+        passwords[r"^Vault password \(site\):\s*?$"] = pw_file.read_text().strip()
+        args += ["--vault-id", "site@prompt", "-e", "@esms-site-vault.yml"]
+    return args, passwords
+
+
+def collection_dir(name: str) -> Path:
+    """Where the controller's Ansible has collection ``name`` (``ns.coll``)."""
+    import sys
+
+    rel = Path("ansible_collections", *name.split("."))
+    for entry in sys.path:
+        if (Path(entry) / rel / "MANIFEST.json").is_file():
+            return Path(entry) / rel
+    raise RunError(f"collection {name} is not installed next to ansible-core")
+
+
+def build_job(plan: Plan, private: Path, *, connection_inventory: Path,
+              ssh_key: Path | None, vault_password_file: Path | None) -> list[str]:
+    """Fill the fresh private data dir ``private``; return the extra command-line args."""
+    project = private / "project"
+    shutil.copytree(roles_dir(), project / "roles",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copyfile(playbooks_dir() / "site.yml", project / "site.yml")
+    for name in COLLECTIONS:
+        shutil.copytree(collection_dir(name),
+                        project / "collections" / "ansible_collections" / name.replace(".", "/"),
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "tests"))
+    inv = private / "inventory"
+    inv.mkdir()
+    shutil.copyfile(connection_inventory, inv / "00-connection.yml")
+    (inv / "10-site.yml").write_text(
+        "# Written by esms-baseline for one remote job.\n"
+        + site_inventory(plan).to_yaml(),  # profile text is !unsafe: never templated
+        encoding="utf-8")
+    env = private / "env"
+    env.mkdir()
+    if ssh_key is not None:
+        shutil.copyfile(ssh_key, env / "ssh_key")
+        os.chmod(env / "ssh_key", 0o600)
+    args, passwords = _secret_files(plan, env, vault_password_file, project)
+    if passwords:
+        (env / "passwords").write_text(json.dumps(passwords), encoding="utf-8")
+        os.chmod(env / "passwords", 0o600)
+    return args
+
+
+def apply_remote(
+    plan: Plan,
+    worker: Worker,
+    *,
+    connection_inventory: Path,
+    ssh_key: Path | None = None,
+    controls: Sequence[str] | None = None,
+    check_mode: bool = False,
+    diff: bool = False,
+    forks: int = 10,
+    artifacts_dir: Path | None = None,
+    vault_password_file: Path | None = None,
+    timeout_seconds: float = 3600,
+    extravars: Mapping[str, Any] | None = None,
+    progress: Callable[[Any], None] | None = None,
+) -> ApplyResult:
+    """Apply ``plan`` through ``worker`` and return what happened, per host and control,
+    exactly like :func:`esms_baseline.run.apply` (same result type and exit status)."""
+    import ansible_runner
+
+    from esms_baseline.run import _Collector, default_state_dir
+
+    if not plan.hosts:
+        raise RunError("no host to apply to")
+    ssh_cmd = worker.command()
+    started = _dt.datetime.now(_dt.UTC)
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", plan.profile.site.name).strip("-").lower() or "site"
+    out = (artifacts_dir or default_state_dir() / "runs").resolve() / slug / (
+        started.strftime("%Y%m%dT%H%M%S%fZ") + ("-remote-check" if check_mode else "-remote"))
+    out.mkdir(parents=True)
+    os.chmod(out, 0o700)
+    private = Path(tempfile.mkdtemp(prefix="esms-job-"))
+    collector = _Collector()
+    for h in plan.hosts:
+        collector.host(h.name)
+    stats: dict[str, Any] = {}
+    ssh: subprocess.Popen[bytes] | None = None
+    err_chunks: list[bytes] = []
+    sent: list[BaseException] = []
+    runner: Any = None
+    rc_ssh: int | None = None
+    try:
+        args = build_job(plan, private, connection_inventory=connection_inventory,
+                         ssh_key=ssh_key, vault_password_file=vault_password_file)
+        if check_mode:
+            args.append("--check")
+        if diff:
+            args.append("--diff")
+        kwargs: dict[str, Any] = {
+            "playbook": "site.yml",
+            "ident": IDENT,
+            "limit": ",".join(plan.host_names),
+            "forks": forks,
+            "cmdline": " ".join(shlex.quote(a) for a in args),
+            # SSH masters live in the job's temporary folder on the worker; the remote
+            # command closes them when the job ends (Worker.command).
+            "envvars": {"ANSIBLE_PIPELINING": "True",
+                        "ANSIBLE_HOST_KEY_CHECKING": "False", "ANSIBLE_NOCOLOR": "True",
+                        "ANSIBLE_RETRY_FILES_ENABLED": "False",
+                        "ANSIBLE_PYTHON_INTERPRETER": "auto_silent"},
+            "extravars": dict(extravars or {}),
+            "suppress_env_files": True,
+        }
+        if controls:
+            kwargs["tags"] = ",".join([*controls, "always"])
+        ssh = subprocess.Popen(ssh_cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+        assert ssh.stdin is not None and ssh.stdout is not None and ssh.stderr is not None
+
+        def send() -> None:
+            try:
+                ansible_runner.run(private_data_dir=str(private), streamer="transmit",
+                                   _output=ssh.stdin, **kwargs)
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                sent.append(exc)
+            finally:
+                try:
+                    ssh.stdin.close()  # type: ignore[union-attr]
+                except OSError:
+                    pass
+
+        sender = threading.Thread(target=send, name="esms-transmit", daemon=True)
+        sender.start()
+        reader = threading.Thread(target=lambda: err_chunks.append(ssh.stderr.read()),  # type: ignore[union-attr]
+                                  daemon=True)
+        reader.start()
+
+        def on_event(event: Mapping[str, Any]) -> bool:
+            step = _record(collector, event, stats)
+            if step is not None and progress is not None:
+                progress(step)
+            return True
+
+        try:
+            runner = ansible_runner.run(private_data_dir=str(out), streamer="process",
+                                        _input=ssh.stdout, ident=IDENT, quiet=True,
+                                        event_handler=on_event)
+        except Exception as exc:  # noqa: BLE001 - a broken stream: reported with ssh's error
+            sent.append(exc)
+        sender.join(timeout=60)
+        try:
+            rc_ssh = ssh.wait(timeout=timeout_seconds)
+        except subprocess.TimeoutExpired:
+            ssh.kill()
+            rc_ssh = ssh.wait()
+        reader.join(timeout=10)
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
+        if ssh is not None:
+            if ssh.poll() is None:
+                ssh.kill()
+                ssh.wait()
+            for pipe in (ssh.stdin, ssh.stdout, ssh.stderr):
+                if pipe is not None:
+                    pipe.close()
+    status, rc = _artifact_status(out / "artifacts" / IDENT, str(getattr(runner, "status", "")))
+    if rc_ssh != 0 and not stats:  # the job never ran to its end on the worker
+        err = b"".join(err_chunks).decode(errors="replace").strip()[-500:]
+        raise RunError(f"remote job: ssh to the worker failed (exit {rc_ssh}): {err}")
+    if sent:
+        raise RunError(f"remote job: the job stream failed: {sent[0]}")
+    if status == "successful" and rc not in (0, None):
+        status = "failed"
+    results = []
+    for h in plan.hosts:
+        c = collector.hosts.get(h.name, {})
+        results.append(HostApply(
+            host=h.name,
+            ok=int((stats.get("ok") or {}).get(h.name, 0)),
+            changed=int((stats.get("changed") or {}).get(h.name, 0)),
+            failed=int((stats.get("failures") or {}).get(h.name, 0)),
+            unreachable=bool(c.get("unreachable")) or h.name in (stats.get("dark") or {}),
+            controls=dict(c.get("controls", {})),
+            errors=tuple(c.get("errors", ())),
+        ))
+    if not stats and status == "successful":
+        status = "failed"  # a run without its final stats did not complete
+    return ApplyResult(site=plan.profile.site.name, started=started,
+                       finished=_dt.datetime.now(_dt.UTC), status=status, hosts=tuple(results),
+                       artifacts_dir=str(out / "artifacts" / IDENT), check_mode=check_mode,
+                       excepted={h.name: tuple(sorted(h.excepted)) for h in plan.hosts
+                                 if h.excepted})
+
+
+def _record(collector: Any, event: Mapping[str, Any], stats: dict[str, Any]) -> Any:
+    """Record one job event like a local run does; return its Progress step (or None)."""
+    from esms_baseline.run import Progress, _event_message
+
+    kind = event.get("event", "")
+    data = event.get("event_data") or {}
+    if kind == "playbook_on_stats":
+        for key in ("ok", "changed", "failures", "dark", "skipped"):
+            stats[key] = data.get(key) or {}
+        return None
+    outcome = _OUTCOMES.get(kind)
+    host = data.get("host")
+    if not host or outcome is None:
+        return None
+    if kind == "runner_on_failed" and data.get("ignore_errors"):
+        outcome = TaskOutcome.OK
+    res = data.get("res") or {}
+    if outcome is TaskOutcome.OK and isinstance(res, Mapping) and res.get("changed"):
+        outcome = TaskOutcome.CHANGED
+    msg = (_event_message(data)
+           if outcome in (TaskOutcome.FAILED, TaskOutcome.UNREACHABLE) else "")
+    task = str(data.get("task") or "")
+    collector.record(host, task, outcome, msg)
+    return Progress(host=host, task=task, outcome=outcome, message=msg)
+
+
+def _artifact_status(folder: Path, fallback: str) -> tuple[str, int | None]:
+    """``status`` and ``rc`` as the worker reported them (``process`` itself exits 0)."""
+    status = fallback
+    rc: int | None = None
+    try:
+        status = (folder / "status").read_text().strip() or fallback
+    except OSError:
+        pass
+    try:
+        rc = int((folder / "rc").read_text().strip())
+    except (OSError, ValueError):
+        pass
+    return status, rc
+
+
+ApplyFn = Callable[..., ApplyResult]
+
+
+def remote_apply_fn(worker: Worker, *, connection_inventory: Path,
+                    ssh_key: Path | None = None) -> ApplyFn:
+    """An ``apply``-compatible function that runs through ``worker`` (for the fleet)."""
+
+    def fn(plan: Plan, **kwargs: Any) -> ApplyResult:
+        return apply_remote(plan, worker, connection_inventory=connection_inventory,
+                            ssh_key=ssh_key, **kwargs)
+
+    return fn
+
+
+__all__ = ["IDENT", "Worker", "apply_remote", "build_job", "remote_apply_fn"]

@@ -1,0 +1,190 @@
+"""The profile as an inventory source and the remote worker, for real on one lab host:
+
+1. ``ansible-playbook -i <esms_site source> playbooks/site.yml`` (no esms-baseline CLI)
+   applies the baseline; the initial password comes from the environment at run time and
+   never appears in the inventory;
+2. AWX's path: ``ansible-inventory --list --export`` once, then a job on the exported data
+   only (a script inventory, as AWX writes it): the plugin is not re-run and nothing changes;
+3. the remote worker (ansible-runner transmit | ssh worker | process): a compliant dry run
+   succeeds, a failing run makes the CLI exit non-zero, the worker keeps nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from esms_baseline.lab import Lab, nsenter_run
+from tests.conftest import random_secrets_in_env, running_lab
+
+pytestmark = [pytest.mark.lab, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+HOST = "lab-01"
+PROFILE = """\
+schema_version: 1
+site: {name: Site Labo Inventaire, finess: "690009999"}
+inventory:
+  hosts:
+    lab-01: {groups: [postes]}
+  groups:
+    postes: {description: Postes}
+accounts:
+  management_account: esms-admin
+  admins: [aduval]
+  users:
+    - login: aduval
+      full_name: Alice Duval
+      role: Infirmière
+      initial_password: {env: ESMS_PW_ADUVAL}
+firewall:
+  management:
+    sources: [127.0.0.1/32]
+antivirus:
+  enabled: false
+"""
+#: A few controls, for the reruns: accounts (with the secret), session lock, passwords.
+QUICK_TAGS = "ESMS-ACC-01,ESMS-LOCK-01,ESMS-PWD-01"
+
+
+@pytest.fixture(scope="module")
+def one_host() -> Iterator[Lab]:
+    with running_lab("h7inv", 1) as lab:
+        yield lab
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory, one_host: Lab) -> Path:
+    d = tmp_path_factory.mktemp("site")
+    (d / "site.yml").write_text(PROFILE)
+    (d / "site.inventory.yml").write_text(
+        f"plugin: esms_site\nprofile: site.yml\nconnection_inventory: {one_host.inventory_path}\n")
+    return d
+
+
+@pytest.fixture(scope="module")
+def password() -> Iterator[str]:
+    with random_secrets_in_env(["ESMS_PW_ADUVAL"]) as values:
+        yield values["ESMS_PW_ADUVAL"]
+
+
+def playbook(inventory: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(BIN / "ansible-playbook"), "-i", str(inventory),
+                           "playbooks/site.yml", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=1200, check=False,
+                          env={**os.environ, "ANSIBLE_NOCOLOR": "1"})
+
+
+def recap(out: str) -> dict[str, int]:
+    m = re.search(rf"^{HOST}\s+:\s+(.*)$", out, re.MULTILINE)
+    assert m, out[-3000:]
+    return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m.group(1))}
+
+
+def password_matches(lab: Lab, login: str, value: str) -> bool:
+    r = nsenter_run(lab, HOST, ["python3", "-W", "ignore", "-c",
+                                ("import crypt, spwd, sys; h = spwd.getspnam(sys.argv[1]).sp_pwdp;"
+                                "print(crypt.crypt(sys.argv[2], h) == h)"), login, value])
+    return r.stdout.strip() == "True"
+
+
+def test_ansible_playbook_with_the_profile_as_inventory(one_host: Lab, site: Path,
+                                                        password: str) -> None:
+    inv = subprocess.run([str(BIN / "ansible-inventory"), "-i", str(site / "site.inventory.yml"),
+                          "--list"], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert password not in inv.stdout and "ESMS_PW_ADUVAL" in inv.stdout
+    proc = playbook(site / "site.inventory.yml")
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    r = recap(proc.stdout)
+    assert r["failed"] == 0 and r["unreachable"] == 0 and r["changed"] > 0
+    assert password not in proc.stdout + proc.stderr
+    assert password_matches(one_host, "aduval", password)
+
+
+def test_awx_export_then_job_without_the_plugin(one_host: Lab, site: Path, password: str,
+                                                tmp_path: Path) -> None:
+    """AWX imports ``ansible-inventory --list --export`` into its database and gives jobs a
+    script inventory of the stored data: everything must be in the exported variables."""
+    exported = subprocess.run(
+        [str(BIN / "ansible-inventory"), "--list", "--export", "-i",
+         str(site / "site.inventory.yml"), "--playbook-dir", str(site)],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+        env={**os.environ, "ANSIBLE_INVENTORY_UNPARSED_FAILED": "True"})
+    data = json.loads(exported.stdout)
+    assert password not in exported.stdout
+    script = tmp_path / "awx_inventory.py"
+    script.write_text("#!/usr/bin/env python3\nimport json, sys\n"
+                      f"DATA = json.loads({json.dumps(json.dumps(data))})\n"
+                      "print(json.dumps(DATA if '--list' in sys.argv else {}))\n")
+    script.chmod(0o700)
+    proc = playbook(script, "--tags", QUICK_TAGS)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    r = recap(proc.stdout)
+    assert r["failed"] == 0 and r["changed"] == 0, proc.stdout[-4000:]
+    assert password_matches(one_host, "aduval", password)
+
+
+def test_remote_worker(one_host: Lab, site: Path, password: str, tmp_path: Path) -> None:
+    from tests.integration.worker import HOME, running_worker, skip_reason
+
+    reason = skip_reason()
+    if reason:
+        pytest.skip(reason)
+    with running_worker(one_host, [HOST], tmp_path) as w:
+        # the worker cannot read the controller's folders
+        from tests.integration.worker import as_worker
+
+        for path in (one_host.private_key, os.environ["ESMS_STATE_DIR"]):
+            assert as_worker("test", "-r", str(path), check=False).returncode != 0, path
+        base = [sys.executable, "-m", "esms_baseline.cli", "apply", str(site / "site.yml"),
+                "--worker", w.worker.destination, "--worker-port", str(w.worker.port),
+                "--worker-known-hosts", str(w.worker.known_hosts),
+                "--worker-identity", str(w.worker.identity_file),
+                "--worker-venv", str(w.worker.venv),
+                "--worker-inventory", str(w.connection_inventory),
+                "--worker-host-key", str(w.key), "--controls", QUICK_TAGS]
+        ok = subprocess.run([*base, "--check"], capture_output=True, text=True, cwd=ROOT,
+                            timeout=900, check=False)
+        assert ok.returncode == 0, ok.stdout[-3000:] + ok.stderr[-3000:]
+        assert "0 task(s) would change; status successful" in ok.stdout, ok.stdout
+        assert password not in ok.stdout + ok.stderr
+        # failing run: the profile's management account is not the one that connects, so
+        # the pre-flight stops the host (nothing changed), and the CLI must say so
+        bad = site / "bad.yml"
+        bad.write_text(PROFILE.replace("management_account: esms-admin",
+                                       "management_account: quelquun"))
+        failed = subprocess.run([*base[:4], str(bad), *base[5:]], capture_output=True,
+                                text=True, cwd=ROOT, timeout=900, check=False)
+        assert failed.returncode == 1, failed.stdout[-3000:] + failed.stderr[-3000:]
+        assert "Preflight" in failed.stderr and "status failed" in failed.stdout
+        # the worker keeps nothing of the jobs: no job folder, no key, no secret, no process
+        # but its sshd (the job's ssh-agent notices its job is gone within 10 s)
+        deadline = time.monotonic() + 30
+        while True:
+            left = subprocess.run(["find", "/tmp", "/var/tmp", "/dev/shm", "-user", "esmsworker"],
+                                  capture_output=True, text=True, check=False).stdout.split()
+            procs = subprocess.run(["ps", "-u", "esmsworker", "-o", "args="], capture_output=True,
+                                   text=True, check=False).stdout.splitlines()
+            procs = [p for p in procs if "sshd" not in p]
+            if (not left and not procs) or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+        assert left == [] and procs == [], (left, procs)
+        grep = subprocess.run(["grep", "-rlF", password, str(HOME)], capture_output=True,
+                              text=True, check=False)
+        assert grep.stdout == "", grep.stdout
+        # the key-specific part (the first base64 line is the same for every ed25519 key)
+        key_text = "".join(one_host.private_key.read_text().splitlines()[1:-1])[80:140]
+        assert len(key_text) == 60
+        found = [p for p in HOME.rglob("*") if p.is_file() and not p.is_symlink()
+                 and key_text in "".join(p.read_text(errors="replace").split())]
+        assert found == [], found
