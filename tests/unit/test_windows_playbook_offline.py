@@ -286,5 +286,10 @@ def module_loader_path(name: str) -> str:
     import ansible_collections  # type: ignore[import-untyped]
 
     namespace, collection, module = name.split(".")
-    root = Path(next(iter(ansible_collections.__path__)))
-    return str(root / namespace / collection / "plugins" / "modules" / f"{module}.ps1")
+    # the namespace package may also list ansible-core's internal collections folder first
+    # (once another test has loaded Ansible's collection finder in this process)
+    for root in map(Path, ansible_collections.__path__):
+        path = root / namespace / collection / "plugins" / "modules" / f"{module}.ps1"
+        if path.exists():
+            return str(path)
+    raise AssertionError(f"{name}: no installed collection holds it")
