@@ -15,6 +15,10 @@ from typing import Any
 
 #: The pseudo-host under which site-level (organisational) controls are reported.
 SITE_HOST = "(site)"
+#: A failure whose message starts with this needs a person (apply does not repair it: an
+#: intruder UID 0 account, an undeclared interactive account...); reports show it as
+#: "action manuelle requise".
+MANUAL_ACTION = "manual action required"
 
 
 class Verdict(str, Enum):

@@ -51,6 +51,7 @@ RULES: dict[str, dict[str, Rule]] = {
         "ESMS-ACC-04": accounts.acc_04,
         "ESMS-ACC-05": accounts.acc_05,
         "ESMS-ACC-06": accounts.acc_06,
+        "ESMS-ACC-07": accounts.acc_07,
         "ESMS-BAN-01": banner.ban_01,
     },
 }
