@@ -94,6 +94,18 @@ class TaskOutcome(str, Enum):
     SKIPPED = "skipped"
 
 
+#: Exit status of an apply that enforced everything it could but left manual actions.
+EXIT_MANUAL_ACTION = 5
+
+
+@dataclass(frozen=True)
+class ManualAction:
+    """A condition an apply found and left to a person (it did not stop the other repairs)."""
+
+    control: str
+    reason: str
+
+
 @dataclass(frozen=True)
 class HostApply:
     """What an apply did on one host, per control and per area."""
@@ -107,6 +119,8 @@ class HostApply:
     controls: dict[str, TaskOutcome] = field(default_factory=dict)
     #: messages of failed tasks (never secrets: tasks touching secrets are no_log)
     errors: tuple[str, ...] = ()
+    #: conditions left to a person ("Manual action" tasks), in the order they were found
+    manual_actions: tuple[ManualAction, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -125,9 +139,18 @@ class ApplyResult:
         return sum(h.changed for h in self.hosts)
 
     @property
+    def manual_actions(self) -> tuple[tuple[str, ManualAction], ...]:
+        """(host, action) of every manual action of the run."""
+        return tuple((h.host, a) for h in self.hosts for a in h.manual_actions)
+
+    @property
     def exit_code(self) -> int:
+        """3 unreachable host, 1 a task failed, 5 manual actions required (everything else
+        enforced), 0 success."""
         if any(h.unreachable for h in self.hosts):
             return 3
         if any(h.failed for h in self.hosts) or self.status not in ("successful",):
             return 1
+        if self.manual_actions:
+            return EXIT_MANUAL_ACTION
         return 0

@@ -7,11 +7,10 @@ from typing import Any
 
 from esms_baseline.conformance.model import Outcome
 from esms_baseline.conformance.rules._util import FactsUnavailable, section, var
-from esms_baseline.conformance.rules.accounts_admin import (  # noqa: F401 - ACC-04 lives there
-    acc_04,
-    acc_07,
-    privileged_accounts,
-)
+from esms_baseline.conformance.rules.accounts_admin import acc_04, acc_07, privileged_accounts
+
+__all__ = ["acc_01", "acc_02", "acc_03", "acc_04", "acc_05", "acc_06", "acc_07",
+           "privileged_accounts"]
 
 _NO_LOGIN_SHELLS = ("/usr/sbin/nologin", "/sbin/nologin", "/bin/false", "/usr/bin/false", "")
 

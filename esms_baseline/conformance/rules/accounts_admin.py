@@ -29,7 +29,7 @@ _NO_LOGIN_SHELLS = ("/usr/sbin/nologin", "/sbin/nologin", "/bin/false", "/usr/bi
 def _resolve(token: str, aliases: Mapping[str, list[str]], uids: Mapping[int, str],
              gids: Mapping[int, str], depth: int = 0) -> tuple[set[str], set[str]]:
     """(users, groups) named by one user-list token (``!x`` grants nothing)."""
-    if token.startswith("!") or token.startswith(("%:", "+")):
+    if token.startswith(("!", "%:", "+")):
         return set(), set()
     if token.startswith("%#") and token[2:].isdigit():
         return set(), {gids.get(int(token[2:]), token)}
@@ -120,7 +120,7 @@ def privileged_accounts(facts: Mapping[str, Any]) -> dict[str, str]:
         failed = {login: v.get("error", "?") for login, v in sudo["users"].items()
                   if v.get("allowed") is None}
         if failed:
-            first = sorted(failed)[0]
+            first = min(failed)
             raise FactsUnavailable(f"sudo -l -U failed for {len(failed)} account(s), "
                                    f"e.g. {first}: {failed[first]}")
         for login, v in sudo["users"].items():
