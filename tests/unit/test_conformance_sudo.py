@@ -7,9 +7,11 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import importlib.util
+import json
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
 from esms_baseline.conformance.collectors import collector_parts, remote_argv
@@ -317,7 +319,9 @@ def test_report_shows_manual_action_rows() -> None:
     assert "Action manuelle requise" in html
     assert "Manual action required" in render(res, "html", lang="en")
     assert "action manuelle requise" in render(res, "md", lang="fr")
-    assert '"status": "manual"' in render(res, "json")
+    doc = json.loads(render(res, "json"))
+    assert {r["control"]: r["status"] for r in doc["results"]}["ESMS-ACC-04"] == "manual"
+    jsonschema.validate(doc, json.loads((ROOT / "schemas/check-report.schema.json").read_text()))
 
 
 # ------------------------------------------------------------------ the role's drop-in script
