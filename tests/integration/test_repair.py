@@ -97,6 +97,13 @@ def test_one_apply_repairs_everything_but_what_needs_a_person(site: Site) -> Non
     assert admins["toor"] == "uid 0"
     assert acc04.message.startswith(MANUAL_ACTION)
 
+    # A dry run of ESMS-ACC-04 says what needs a person and moves nothing.
+    dry = site.apply(check_mode=True, controls=["ESMS-ACC-04"])
+    assert dry.exit_code == EXIT_MANUAL_ACTION, [(h.errors, h.manual_actions) for h in dry.hosts]
+    assert any("toor" in a.reason for _, a in dry.manual_actions)
+    assert _root(site.lab, "ls /etc/sudoers.d").split() == [
+        "README", "esms-admin", "numeric", "stagiaire"]
+
     # One apply, through the CLI as an MSP runs it.
     proc = subprocess.run(
         [sys.executable, "-m", "esms_baseline", "apply", str(site.profile.path), "--inventory",

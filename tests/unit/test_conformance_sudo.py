@@ -346,3 +346,21 @@ def test_dropin_script_principals_from_cvtsudoers_json() -> None:
     assert unknown is True
     everyone, _ = mod.principals([{"username": "ALL"}], {})
     assert "root" in everyone
+
+
+def test_local_allowlist_reaches_the_role_variables(tmp_path: Path) -> None:
+    import yaml
+
+    from esms_baseline.plan import host_vars
+    from esms_baseline.profile import load_profile
+
+    raw = yaml.safe_load((ROOT / "examples/site.yml").read_text(encoding="utf-8"))
+    assert raw["accounts"]["local_allowlist"] == []
+    raw["accounts"]["local_allowlist"] = ["maintenance"]
+    path = tmp_path / "site.yml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    profile = load_profile(path)
+    assert profile.accounts.local_allowlist == ("maintenance",)
+    got = host_vars(profile, "lab-01", {u.login: f"v_{i}" for i, u in
+                                        enumerate(profile.accounts.users)})
+    assert got["esms_accounts_local_allowlist"] == ["maintenance"]
