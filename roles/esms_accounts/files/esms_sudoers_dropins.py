@@ -127,18 +127,21 @@ def main(argv: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {"moved": [], "kept": [], "manual": [], "changed": False}
     if not os.path.exists(SUDOERS) or shutil.which("sudo", path=_ENV["PATH"]) is None:
         return out  # no sudo: no sudo rights to remove
+    uid0 = {p.pw_name for p in pwd.getpwall() if p.pw_uid == 0}  # ESMS-ACC-04's other task
+    candidates = sorted({p.pw_name for p in pwd.getpwall()} - allowed - uid0)
+    with_rights = {login for login in candidates if sudo_allowed(login)}
+    if not with_rights:
+        return out  # nobody to take rights from: nothing is read further, nothing touched
     ok, err = visudo_ok()
     if not ok:
         out["manual"].append(f"sudoers fails visudo -c before any change, nothing touched: {err}")
         return out
     if shutil.which("cvtsudoers", path=_ENV["PATH"]) is None:
-        out["manual"].append("cvtsudoers not found: sudoers.d drop-ins not examined")
+        out["manual"].append("cvtsudoers not found: sudoers.d drop-ins not examined; undeclared "
+                             f"accounts with sudo rights: {', '.join(sorted(with_rights))}")
         return out
     whole = cvtsudoers(SUDOERS) or {}
     aliases = whole.get("User_Aliases") or {}
-    uid0 = {p.pw_name for p in pwd.getpwall() if p.pw_uid == 0}
-    candidates = sorted({p.pw_name for p in pwd.getpwall()} - allowed - uid0)
-    with_rights = {login for login in candidates if sudo_allowed(login)}
     to_move: list[tuple[str, list[str]]] = []
     for path in dropins():
         doc = cvtsudoers(path)
