@@ -249,6 +249,7 @@ def host_vars(profile: SiteProfile, host: str, secret_vars: Mapping[str, str]) -
         "esms_accounts_forbidden_generic_logins": list(acc.forbidden_generic_logins),
         "esms_accounts_admins": admins,
         "esms_accounts_permit_root_ssh": False,
+        "esms_accounts_local_allowlist": list(acc.local_allowlist),
         # updates
         "esms_updates_scope": up.scope,
         "esms_updates_window_days": list(up.window_days),

@@ -15,6 +15,10 @@ from typing import Any
 
 #: The pseudo-host under which site-level (organisational) controls are reported.
 SITE_HOST = "(site)"
+#: A failure whose message starts with this needs a person (apply does not repair it: an
+#: intruder UID 0 account, an undeclared interactive account...); reports show it as
+#: "action manuelle requise".
+MANUAL_ACTION = "manual action required"
 
 
 class Verdict(str, Enum):
@@ -93,6 +97,18 @@ class TaskOutcome(str, Enum):
     SKIPPED = "skipped"
 
 
+#: Exit status of an apply that enforced everything it could but left manual actions.
+EXIT_MANUAL_ACTION = 5
+
+
+@dataclass(frozen=True)
+class ManualAction:
+    """A condition an apply found and left to a person (it did not stop the other repairs)."""
+
+    control: str
+    reason: str
+
+
 @dataclass(frozen=True)
 class HostApply:
     """What an apply did on one host, per control and per area."""
@@ -106,6 +122,8 @@ class HostApply:
     controls: dict[str, TaskOutcome] = field(default_factory=dict)
     #: messages of failed tasks (never secrets: tasks touching secrets are no_log)
     errors: tuple[str, ...] = ()
+    #: conditions left to a person ("Manual action" tasks), in the order they were found
+    manual_actions: tuple[ManualAction, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -124,9 +142,18 @@ class ApplyResult:
         return sum(h.changed for h in self.hosts)
 
     @property
+    def manual_actions(self) -> tuple[tuple[str, ManualAction], ...]:
+        """(host, action) of every manual action of the run."""
+        return tuple((h.host, a) for h in self.hosts for a in h.manual_actions)
+
+    @property
     def exit_code(self) -> int:
+        """3 unreachable host, 1 a task failed, 5 manual actions required (everything else
+        enforced), 0 success."""
         if any(h.unreachable for h in self.hosts):
             return 3
         if any(h.failed for h in self.hosts) or self.status not in ("successful",):
             return 1
+        if self.manual_actions:
+            return EXIT_MANUAL_ACTION
         return 0

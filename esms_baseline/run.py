@@ -25,9 +25,12 @@ import yaml
 from esms_baseline.errors import RunError
 from esms_baseline.plan import Plan
 from esms_baseline.resources import playbooks_dir, roles_dir
-from esms_baseline.results import ApplyResult, HostApply, TaskOutcome
+from esms_baseline.results import ApplyResult, HostApply, ManualAction, TaskOutcome
 
 CONTROL_PREFIX = re.compile(r"^(ESMS-[A-Z]{2,4}-\d{2})\b")
+#: Tasks named "<control id> | Manual action | ..." report, in their msg, a condition left to a
+#: person (roles never fail a host for it: the other controls are still enforced).
+MANUAL_TASK = re.compile(r"^(ESMS-[A-Z]{2,4}-\d{2}) \| Manual action\b")
 #: Environment variable naming a file that holds the Ansible Vault password of the profile.
 VAULT_PASSWORD_FILE_ENV = "ESMS_VAULT_PASSWORD_FILE"
 
@@ -56,8 +59,22 @@ class _Collector:
 
     def host(self, name: str) -> dict[str, Any]:
         return self.hosts.setdefault(
-            name, {"ok": 0, "changed": 0, "failed": 0, "unreachable": False, "controls": {}, "errors": []}
+            name, {"ok": 0, "changed": 0, "failed": 0, "unreachable": False, "controls": {}, "errors": [],
+                   "manual": []}
         )
+
+    def record_manual(self, host: str, task: str, res: Mapping[str, Any]) -> None:
+        """The manual actions a "Manual action" task reported (one per loop item)."""
+        m = MANUAL_TASK.match(task)
+        if not m:
+            return
+        results = res.get("results")
+        items: list[Any] = list(results) if isinstance(results, list) else [res]
+        for item in items:
+            if isinstance(item, Mapping) and not item.get("skipped") and item.get("msg"):
+                action = ManualAction(m.group(1), " ".join(str(item["msg"]).split()))
+                if action not in self.host(host)["manual"]:
+                    self.host(host)["manual"].append(action)
 
     def record(self, host: str, task: str, outcome: TaskOutcome, message: str) -> None:
         h = self.host(host)
@@ -286,6 +303,8 @@ def apply(
             if outcome is TaskOutcome.OK and isinstance(res, Mapping) and res.get("changed"):
                 outcome = TaskOutcome.CHANGED
             message = _event_message(data) if outcome in (TaskOutcome.FAILED, TaskOutcome.UNREACHABLE) else ""
+            if kind == "runner_on_ok" and isinstance(res, Mapping):
+                collector.record_manual(host, task, res)
             collector.record(host, task, outcome, message)
             if progress is not None:
                 progress(Progress(host=host, task=task, outcome=outcome, message=message))
@@ -359,6 +378,7 @@ def apply(
                 unreachable=unreachable,
                 controls=dict(c.get("controls", {})),
                 errors=tuple(c.get("errors", ())),
+                manual_actions=tuple(c.get("manual", ())),
             )
         )
     return ApplyResult(

@@ -117,4 +117,19 @@ def run(args: argparse.Namespace) -> int:
             print(f"error: {ha.host}: {err}", file=sys.stderr)
     verb = "would change" if args.check else "changed"
     print(f"\n{result.changed} task(s) {verb}; status {result.status}; artifacts: {result.artifacts_dir}")
+    manual = render_manual_actions(result)
+    if manual:
+        print(manual)
     return result.exit_code
+
+
+def render_manual_actions(result: ApplyResult) -> str:
+    """The manual actions of a run, loud and last (empty when there are none)."""
+    actions = result.manual_actions
+    if not actions:
+        return ""
+    head = (f"\nACTION MANUELLE REQUISE / MANUAL ACTION REQUIRED ({len(actions)}): every other "
+            "control was enforced; these need a person (exit status 5):")
+    lines = [head]
+    lines += [f"  {host:<12} {a.control:<12} {a.reason}" for host, a in actions]
+    return "\n".join(lines)

@@ -93,6 +93,8 @@ class Accounts:
     management_account: str
     users: tuple[User, ...]
     forbidden_generic_logins: tuple[str, ...]
+    #: ESMS-ACC-07: known local accounts that may stay interactive without being users
+    local_allowlist: tuple[str, ...] = ()
 
     @property
     def admins(self) -> tuple[str, ...]:
@@ -460,6 +462,7 @@ def build_profile(data: Mapping[str, Any], path: Path,
             management_account=acc["management_account"],
             users=users,
             forbidden_generic_logins=tuple(acc.get("forbidden_generic_logins") or ()),
+            local_allowlist=tuple(acc.get("local_allowlist") or ()),
         ),
         updates=build_updates(sections["updates"]),
         firewall=build_firewall(sections["firewall"]),

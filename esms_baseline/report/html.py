@@ -90,13 +90,14 @@ table.summary td.point span { color: var(--muted); font-weight: 400; margin-righ
 .badge.excepted, .badge.v-excepted { background: var(--ex-bg); }
 .to_fill, .v-to_fill { color: var(--fill); }
 .badge.to_fill, .badge.v-to_fill { background: var(--fill-bg); }
+.v-manual { color: var(--ko); } .badge.v-manual { background: var(--ko-bg); border-style: double; }
 .incomplete, .v-error, .v-unreachable { color: var(--inc); }
 .badge.incomplete, .badge.v-error, .badge.v-unreachable { background: var(--inc-bg); }
 .v-warning { color: var(--fill); }
 .badge.v-warning { background: var(--fill-bg); }
 .not_evaluated, .v-not_applicable { color: var(--na); }
 .badge.not_evaluated, .badge.v-not_applicable { background: var(--na-bg); }
-tr.row-fail td, tr.row-to_fill td { background: #fff8f7; }
+tr.row-fail td, tr.row-to_fill td, tr.row-manual td { background: #fff8f7; }
 td.id { white-space: nowrap; font-family: "DejaVu Sans Mono", Consolas, monospace;
         font-size: .8rem; color: var(--muted); }
 td.val { font-family: "DejaVu Sans Mono", Consolas, monospace; font-size: .8rem;
@@ -184,7 +185,9 @@ def _todo(p: PointSummary, lang: str) -> str:
                 where = ", ".join(hosts[:4]) + f" +{len(hosts) - 4}"
             else:
                 where = ", ".join(hosts)
-            parts.append(f"{_e(control_title(cid, lang) or cid)} ({_e(where)})")
+            manual = any(r.manual for r in p.rows if r.result.control == cid)
+            flag = f" — {t('verdict_manual', lang).lower()}" if manual else ""
+            parts.append(f"{_e(control_title(cid, lang) or cid)} ({_e(where)}){_e(flag)}")
         out.append(f'<div class="todo ko"><strong>{_e(t("to_fix", lang))}{colon(lang)}'
                    f'</strong> {"; ".join(parts)}</div>')
     if filling:

@@ -77,6 +77,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "verdict_unreachable": {"fr": "Machine injoignable", "en": "Host unreachable"},
     "verdict_not_applicable": {"fr": "Sans objet", "en": "Not applicable"},
     "verdict_to_fill": {"fr": "À renseigner", "en": "To be filled in"},
+    "verdict_manual": {"fr": "Action manuelle requise", "en": "Manual action required"},
     # -- trend -----------------------------------------------------------------------------
     "trend_title": {"fr": "Évolution de la conformité", "en": "Compliance trend"},
     "trend_lead": {

@@ -59,7 +59,8 @@ def render_markdown(model: ReportModel, lang: str = "fr") -> str:
             host = t("whole_site", lang) if r.host == SITE_HOST else r.host
             lines.append(
                 f"- **{host}** — {r.result.control} {control_title(r.result.control, lang)}"
-                f"{c} {t('col_found', lang).lower()} `{value_text(r.result.found, lang)}`, "
+                + (f" (**{t('verdict_manual', lang).lower()}**)" if r.manual else "")
+                + f"{c} {t('col_found', lang).lower()} `{value_text(r.result.found, lang)}`, "
                 f"{t('col_expected', lang).lower()} `{value_text(r.result.expected, lang)}`")
     obsolete = sector.obsolete_hosts(model)
     if obsolete:

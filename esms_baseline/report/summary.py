@@ -24,7 +24,7 @@ from enum import Enum
 
 from esms_baseline.catalogue import SOCLE, Control, load_catalogue
 from esms_baseline.history import RunSummary, run_id_of, summary_of
-from esms_baseline.results import SITE_HOST, CheckResult, ControlResult, Verdict
+from esms_baseline.results import MANUAL_ACTION, SITE_HOST, CheckResult, ControlResult, Verdict
 
 #: Maximum number of runs in the trend.
 TREND_RUNS = 12
@@ -83,9 +83,18 @@ class Row:
         return self.result.host
 
     @property
+    def manual(self) -> bool:
+        """A failure only a person can resolve ("action manuelle requise"): the rule's message
+        starts with :data:`~esms_baseline.results.MANUAL_ACTION`."""
+        return (self.result.verdict is Verdict.FAIL
+                and (self.result.message or "").startswith(MANUAL_ACTION))
+
+    @property
     def status(self) -> str:
-        """The row's display status: a verdict value, or ``to_fill``."""
-        return "to_fill" if self.to_fill else self.result.verdict.value
+        """The row's display status: a verdict value, ``to_fill`` or ``manual``."""
+        if self.to_fill:
+            return "to_fill"
+        return "manual" if self.manual else self.result.verdict.value
 
 
 @dataclass(frozen=True)

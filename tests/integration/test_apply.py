@@ -143,8 +143,9 @@ BREAKS: dict[str, str] = {
     # a departed person's account (re)enabled by hand, as if the person still worked there
     "ESMS-ACC-03": "id -u {departed} >/dev/null 2>&1 || useradd -m {departed};"
                    " echo '{departed}:Retour-2026!' | chpasswd; chage -E -1 {departed}",
-    "ESMS-ACC-04": "useradd -m -G sudo intrus",
-    "ESMS-ACC-05": "useradd -m sanspass && passwd -d sanspass",
+    # no login shell and a locked password: not an interactive account (that is ESMS-ACC-07)
+    "ESMS-ACC-04": "useradd -m -s /usr/sbin/nologin -G sudo intrus",
+    "ESMS-ACC-05": "useradd -m -s /usr/sbin/nologin sanspass && passwd -d sanspass",
     "ESMS-ACC-06": "rm -f /etc/ssh/sshd_config.d/05-esms-accounts.conf && systemctl reload ssh",
     "ESMS-UPD-01": "rm -f /etc/apt/apt.conf.d/52esms-unattended-upgrades /etc/apt/apt.conf.d/20auto-upgrades",
     "ESMS-UPD-02": "rm -rf /etc/systemd/system/apt-daily-upgrade.timer.d && systemctl daemon-reload",
@@ -171,7 +172,12 @@ NOT_REPAIRABLE = {"ESMS-UPD-04", "ESMS-PRV-01", "ESMS-PRV-02"}
 #: Controls that legitimately fail with another one's break: with the upgrade timer back to
 #: Debian's random times (UPD-02 broken), a reboot "now" after an upgrade (UPD-03) is no
 #: longer sure to fall inside the window.
-ALSO_FAILS: dict[str, set[str]] = {"ESMS-UPD-02": {"ESMS-UPD-03"}}
+ALSO_FAILS: dict[str, set[str]] = {"ESMS-UPD-02": {"ESMS-UPD-03"},
+                                   # an empty password is usable: an undeclared interactive
+                                   # account until apply locks it
+                                   "ESMS-ACC-05": {"ESMS-ACC-07"}}
+#: Controls whose failure apply leaves to a person (manual action): tested in test_repair.py.
+MANUAL_ONLY = {"ESMS-ACC-07"}
 
 
 def _applies(site: Site, host: str, cid: str) -> bool:
@@ -203,7 +209,7 @@ def _break_rounds(site: Site) -> list[list[tuple[str, str]]]:
 def test_every_implemented_control_has_a_manual_break() -> None:
     # LOCK-04 is not applicable without a desktop; AV-02 already fails on the lab.
     assert sorted(set(DEBIAN_CONTROLS) - set(BREAKS) - {"ESMS-LOCK-04"} - LAB_FAILURES
-                  - NOT_REPAIRABLE) == []
+                  - NOT_REPAIRABLE - MANUAL_ONLY) == []
 
 
 def test_each_control_broken_by_hand_is_reported_on_that_host_and_repaired(site: Site) -> None:

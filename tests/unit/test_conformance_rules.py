@@ -197,6 +197,12 @@ BROKEN: dict[str, dict[str, Mutation]] = {
         "sudoers rule": lambda f, v: f["sudoers"]["users"].append("mdupont"),
         "declared admin without sudo": lambda f, v: f["accounts"]["groups"]["sudo"].__setitem__(
             "members", []),
+        # more cases (#uid, includes, unreadable, sudo -l) in test_conformance_sudo.py
+        "numeric uid rule": lambda f, v: f["sudoers"]["users"].append("#1001"),
+    },
+    "ESMS-ACC-07": {
+        "undeclared interactive": lambda f, v: _user(f, "stagiaire"),
+        "undeclared with key only": lambda f, v: _user(f, "stagiaire", status="locked"),
     },
     "ESMS-ACC-05": {
         "empty password": lambda f, v: _user(f, "invite", status="empty"),
@@ -285,6 +291,7 @@ FRESH_NOT_FAILING = {
     "ESMS-ACC-02": True,
     "ESMS-ACC-03": True,
     "ESMS-ACC-05": True,
+    "ESMS-ACC-07": True,  # only the management account lives there
     "ESMS-LOCK-04": None,
 }
 
@@ -342,7 +349,9 @@ def test_broken_variants_touch_only_their_control(compliant: Facts,
                ("ESMS-FW-03", "ESMS-FW-02"), ("ESMS-UPD-01", "ESMS-UPD-02"),
                ("ESMS-ACC-04", "ESMS-PWD-04"), ("ESMS-ACC-02", "ESMS-ACC-04"),
                ("ESMS-ACC-03", "ESMS-ACC-04"), ("ESMS-ACC-05", "ESMS-ACC-04"),
-               ("ESMS-PRV-01", "ESMS-ACC-01")}  # a missing provider account is a missing user
+               ("ESMS-PRV-01", "ESMS-ACC-01"),  # a missing provider account is a missing user
+               # an undeclared account added to break these is also undeclared (ACC-07)
+               ("ESMS-ACC-04", "ESMS-ACC-07"), ("ESMS-ACC-05", "ESMS-ACC-07")}
     for control, variants in BROKEN.items():
         for name, mutate in variants.items():
             facts = copy.deepcopy(compliant)

@@ -58,6 +58,7 @@ def _value(p: SiteProfile, profile_path: str) -> object:
         "passwords.admin_max_age_days": p.passwords.admin_max_age_days,
         "accounts.users": list(p.accounts.users),
         "accounts.forbidden_generic_logins": list(p.accounts.forbidden_generic_logins),
+        "accounts.local_allowlist": list(p.accounts.local_allowlist),
         "organisation.max_age_months": p.organisation.max_age_months,
     }
     sector = sector_vars(p, p.hosts[0])

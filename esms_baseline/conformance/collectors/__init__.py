@@ -69,12 +69,26 @@ def collector_source(platform: str) -> str:
     return head + "\n\n" + "\n\n".join(bodies) + "\n" + guard + tail
 
 
+#: Helper sources run before a platform's collector, in the same namespace (no import on
+#: the host: nothing is copied there).
+COLLECTOR_PARTS: dict[str, tuple[str, ...]] = {"debian": ("debian_sudo",)}
+
+
+def collector_parts(platform: str) -> list[tuple[str, str]]:
+    """(name, source) of what is sent for ``platform``, in execution order."""
+    names = [*COLLECTOR_PARTS.get(platform, ()), platform]
+    return [(n, collector_source(platform) if n == platform
+             else (_HERE / f"{n}.py").read_text(encoding="utf-8")) for n in names]
+
+
 @cache
 def _python_code(platform: str) -> str:
-    payload = base64.b64encode(zlib.compress(collector_source(platform).encode(), 9)).decode()
+    parts = ",".join(
+        f"('esms-collector-{name}','{base64.b64encode(zlib.compress(src.encode(), 9)).decode()}')"
+        for name, src in collector_parts(platform))
     return (
-        "import base64,zlib;exec(compile(zlib.decompress(base64.b64decode("
-        f"'{payload}')),'esms-collector-{platform}','exec'))"
+        "import base64,zlib\n"
+        f"for n,p in ({parts},):exec(compile(zlib.decompress(base64.b64decode(p)),n,'exec'))"
     )
 
 

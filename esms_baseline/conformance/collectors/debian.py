@@ -1,8 +1,8 @@
 """Fact collector for Debian hosts: run ONCE per host, as root, with the host's own python3.
 
-This file is self-contained (standard library only, Python >= 3.9): ``esms_baseline`` sends
-its source over SSH on the command line (``python3 -I -B -c ...``) and reads back one JSON
-document on stdout. It only reads: no file is written (no temporary file, no ``.pyc``), no
+This file and ``debian_sudo.py`` (sudo facts) are self-contained (standard library only,
+Python >= 3.9): ``esms_baseline`` sends their source over SSH on the command line
+(``python3 -I -B -c ...``) and reads back one JSON document on stdout. It only reads: no file is written (no temporary file, no ``.pyc``), no
 service is started or reloaded, no setting is changed. Commands it runs are read-only
 queries (``sshd -T``, ``nft -j list ruleset``, ``apt-config dump``, ``systemctl show`` ...),
 started in parallel so that the whole collection costs one Python start-up plus the slowest
@@ -26,6 +26,11 @@ import sys
 import time
 from collections.abc import Callable
 from typing import Any
+
+# Sent to a host, this file follows debian_sudo.py in the same namespace (see
+# collectors/__init__.py); imported as a module (tests), it imports it.
+if "sudo_rights" not in globals():
+    from esms_baseline.conformance.collectors.debian_sudo import sudo_rights, sudoers
 
 SCHEMA = 1
 CMD_TIMEOUT_SECONDS = 20
@@ -339,54 +344,6 @@ def accounts() -> dict[str, Any]:
         "shadow_readable": shadow is not None,
         "shadow_only": sorted(set(shadow_entries) - set(users)),
         "today_days": int(time.time() // 86400),
-    }
-
-
-def sudoers() -> dict[str, Any]:
-    """Who sudoers rules name: users and %groups on the left of each user specification."""
-    files = ["/etc/sudoers"]
-    if os.path.isdir("/etc/sudoers.d"):
-        # sudo skips names containing '.' or ending with '~'
-        files += sorted(
-            os.path.join("/etc/sudoers.d", n)
-            for n in os.listdir("/etc/sudoers.d")
-            if "." not in n and not n.endswith("~")
-        )
-    users: set[str] = set()
-    groups: set[str] = set()
-    aliases: list[str] = []
-    unreadable: list[str] = []
-    for path in files:
-        text = _read(path)
-        if text is None:
-            unreadable.append(path)
-            continue
-        joined = text.replace("\\\n", " ")
-        for line in _lines(joined):
-            first = line.split(None, 1)[0]
-            if first.startswith(("@include", "#include", "Defaults")):
-                continue
-            if first in ("User_Alias", "Runas_Alias", "Host_Alias", "Cmnd_Alias"):
-                aliases.append(line)
-                continue
-            if "=" not in line:
-                continue
-            left = line.split("=", 1)[0].strip()  # "<users> <hosts>"
-            if " " not in left:
-                continue
-            who = left.rsplit(None, 1)[0]
-            for name in re.split(r"\s*,\s*", who.strip()):
-                name = name.lstrip("!")
-                if name.startswith("%"):
-                    groups.add(name[1:].lstrip(":"))
-                elif name:
-                    users.add(name)
-    return {
-        "files": files,
-        "users": sorted(users),
-        "groups": sorted(groups),
-        "aliases": aliases,
-        "unreadable": unreadable,
     }
 
 
@@ -798,7 +755,8 @@ def collect() -> dict[str, Any]:
     section("faillock", faillock)
     section("pam", pam)
     section("accounts", accounts)
-    section("sudoers", sudoers)
+    section("sudoers", lambda: sudoers(facts.get("accounts")))
+    section("sudo", lambda: sudo_rights(facts.get("accounts")))
     section("dconf", dconf)
     section(
         "packages",

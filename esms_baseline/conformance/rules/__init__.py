@@ -12,6 +12,7 @@ from typing import Any
 from esms_baseline.conformance.model import Outcome
 from esms_baseline.conformance.rules import (
     accounts,
+    accounts_admin,
     antivirus,
     backup,
     banner,
@@ -50,9 +51,10 @@ RULES: dict[str, dict[str, Rule]] = {
         "ESMS-ACC-01": accounts.acc_01,
         "ESMS-ACC-02": accounts.acc_02,
         "ESMS-ACC-03": accounts.acc_03,
-        "ESMS-ACC-04": accounts.acc_04,
+        "ESMS-ACC-04": accounts_admin.acc_04,
         "ESMS-ACC-05": accounts.acc_05,
         "ESMS-ACC-06": accounts.acc_06,
+        "ESMS-ACC-07": accounts_admin.acc_07,
         "ESMS-BAN-01": banner.ban_01,
         "ESMS-UPD-04": lifecycle.upd_04_debian,
         "ESMS-PRV-01": providers.prv_01,

@@ -1,4 +1,4 @@
-"""Socle 5, accounts: ESMS-ACC-01..06 on Debian."""
+"""Socle 5, accounts: ESMS-ACC-01..06 on Debian (ACC-04 and ACC-07 in accounts_admin.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,10 @@ from typing import Any
 
 from esms_baseline.conformance.model import Outcome
 from esms_baseline.conformance.rules._util import FactsUnavailable, section, var
+from esms_baseline.conformance.rules.accounts_admin import acc_04, acc_07, privileged_accounts
+
+__all__ = ["acc_01", "acc_02", "acc_03", "acc_04", "acc_05", "acc_06", "acc_07",
+           "privileged_accounts"]
 
 _NO_LOGIN_SHELLS = ("/usr/sbin/nologin", "/sbin/nologin", "/bin/false", "/usr/bin/false", "")
 
@@ -94,64 +98,6 @@ def acc_03(facts: Mapping[str, Any], variables: Mapping[str, Any]) -> Outcome:
     expected = (f"{', '.join(logins)}: absent, or locked and expired" if logins
                 else "no departed user declared")
     return Outcome(ok, found or "nothing to check", expected, msg)
-
-
-def privileged_accounts(facts: Mapping[str, Any]) -> dict[str, str]:
-    """login -> why it has administrator rights (sudo group, sudoers rule, uid 0)."""
-    acc = section(facts, "accounts")
-    sudoers = section(facts, "sudoers")
-    users, groups = acc["users"], acc["groups"]
-    aliases: dict[str, list[str]] = {}
-    for line in sudoers.get("aliases") or []:
-        if line.startswith("User_Alias"):
-            for part in line[len("User_Alias"):].split(":"):
-                name, _, members = part.partition("=")
-                aliases[name.strip()] = [m.strip() for m in members.split(",") if m.strip()]
-    admin_groups = {"sudo"} | set(sudoers.get("groups") or [])
-    named = set(sudoers.get("users") or [])
-    for alias in [n for n in named if n in aliases]:
-        named.discard(alias)
-        for m in aliases[alias]:
-            (admin_groups.add(m[1:]) if m.startswith("%") else named.add(m))
-    why: dict[str, str] = {}
-    for g in sorted(admin_groups):
-        info = groups.get(g)
-        if not info:
-            continue
-        members = set(info["members"]) | {
-            login for login, u in users.items() if u.get("gid") == info["gid"]}
-        for m in members:
-            why.setdefault(m, f"group {g}")
-    for login in named:
-        if login != "ALL":
-            why.setdefault(login, "sudoers rule")
-        else:
-            why.setdefault("ALL", "sudoers rule for ALL users")
-    for login, u in users.items():
-        if u.get("uid") == 0:
-            why.setdefault(login, "uid 0")
-    why.pop("root", None)
-    return why
-
-
-def acc_04(facts: Mapping[str, Any], variables: Mapping[str, Any]) -> Outcome:
-    """ESMS-ACC-04: admin rights = declared admins + management user, nobody else."""
-    admins = sorted(str(a) for a in var(variables, "esms_accounts_admins", []))
-    mgmt = str(var(variables, "esms_management_user"))
-    why = privileged_accounts(facts)
-    sudo = section(facts, "accounts")["groups"].get("sudo") or {"members": []}
-    extra = {k: v for k, v in why.items() if k not in admins and k != mgmt}
-    not_in_sudo = [a for a in admins if a not in sudo["members"]]
-    found = {"administrators": {k: why[k] for k in sorted(why)}}
-    expected = f"sudo group = {admins + [mgmt]}; nobody else with sudo rights or uid 0"
-    problems = []
-    if extra:
-        problems.append("undeclared administrators: " + ", ".join(sorted(extra)))
-    if not_in_sudo:
-        problems.append("declared admins not in sudo: " + ", ".join(not_in_sudo))
-    if mgmt not in why:
-        problems.append(f"management user {mgmt} has no sudo right")
-    return Outcome(not problems, found, expected, "; ".join(problems) or "as declared")
 
 
 def acc_05(facts: Mapping[str, Any], variables: Mapping[str, Any]) -> Outcome:

@@ -132,6 +132,11 @@ def test_ESMS_ACC_06(target: CheckTarget, verify: Verify) -> None:
     verify(target, "ESMS-ACC-06")
 
 
+def test_ESMS_ACC_07(target: CheckTarget, verify: Verify) -> None:
+    """ESMS-ACC-07: No undeclared interactive account."""
+    verify(target, "ESMS-ACC-07")
+
+
 def test_ESMS_BAN_01(target: CheckTarget, verify: Verify) -> None:
     """ESMS-BAN-01: Login banner showing the charter."""
     verify(target, "ESMS-BAN-01")
