@@ -153,6 +153,7 @@ BROKEN: dict[str, dict[str, Mutation]] = {
             "args"].append("minlen=6"),
         "no pam_pwquality": lambda f, v: _set_pam(
             f, "common-password", lambda e: e.get("module") != "pam_pwquality.so"),
+        "minlen only in a drop-in": lambda f, v: f["pwquality"]["main"].pop("minlen"),
     },
     "ESMS-PWD-02": {
         "no pam_faillock": lambda f, v: _set_pam(
@@ -165,13 +166,21 @@ BROKEN: dict[str, dict[str, Mutation]] = {
                                                                         "SHA512"),
         "md5 hash stored": lambda f, v: f["accounts"]["users"]["mdupont"]["shadow"].__setitem__(
             "method", "md5"),
-        "pam_unix md5": lambda f, v: f["pam"]["stacks"]["common-password"][1]["args"].append(
+        "pam_unix md5": lambda f, v: [e for e in f["pam"]["stacks"]["common-password"]
+                                      if e.get("module") == "pam_unix.so"][0]["args"].append(
             "md5"),
     },
     "ESMS-PWD-04": {
         "admin never expires": lambda f, v: f["accounts"]["users"]["jmartin"][
             "shadow"].__setitem__("max_days", 99999),
         "login.defs min days": lambda f, v: f["login_defs"].__setitem__("PASS_MIN_DAYS", "0"),
+        "root never expires": lambda f, v: f["accounts"]["users"]["root"][
+            "shadow"].__setitem__("max_days", 99999),
+        "no password history": lambda f, v: _set_pam(
+            f, "common-password", lambda e: e.get("module") != "pam_pwhistory.so"),
+        "history too short": lambda f, v: [e for e in f["pam"]["stacks"]["common-password"]
+                                           if e.get("module") == "pam_pwhistory.so"][0][
+            "args"].__setitem__(0, "remember=2"),
     },
     "ESMS-ACC-01": {
         "user missing": lambda f, v: f["accounts"]["users"].pop("mdupont"),

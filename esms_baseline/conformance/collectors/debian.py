@@ -195,7 +195,11 @@ def pwquality() -> dict[str, Any]:
     files = sorted(glob.glob("/etc/security/pwquality.conf.d/*.conf"))
     files.append("/etc/security/pwquality.conf")
     present = [p for p in files if os.path.exists(p)]
-    return {"files": present, "values": _keyvalue_conf(present)}
+    # pwquality.conf alone too: the file whose values win, and the only one the reference
+    # scanner (ComplianceAsCode) reads.
+    main = _keyvalue_conf(["/etc/security/pwquality.conf"]) if os.path.exists(
+        "/etc/security/pwquality.conf") else {}
+    return {"files": present, "values": _keyvalue_conf(present), "main": main}
 
 
 def faillock() -> dict[str, Any]:
