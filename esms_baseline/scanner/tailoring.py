@@ -152,7 +152,7 @@ def tailoring_xml(profiles: Sequence[TailoredProfile], *, site_name: str,
         raise ScannerError("two hosts give the same tailored profile id: " + ", ".join(ids))
     x = "{" + XCCDF_NS + "}"
     ET.register_namespace("xccdf", XCCDF_NS)
-    when = (now or _dt.datetime.now(_dt.timezone.utc)).replace(microsecond=0)
+    when = (now or _dt.datetime.now(_dt.UTC)).replace(microsecond=0)
     root = ET.Element(x + "Tailoring", {"id": TAILORING_ID})
     ET.SubElement(root, x + "benchmark", {"href": benchmark_href})
     ET.SubElement(root, x + "version", {"time": when.isoformat()}).text = "1"

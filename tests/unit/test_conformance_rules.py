@@ -166,8 +166,8 @@ BROKEN: dict[str, dict[str, Mutation]] = {
                                                                         "SHA512"),
         "md5 hash stored": lambda f, v: f["accounts"]["users"]["mdupont"]["shadow"].__setitem__(
             "method", "md5"),
-        "pam_unix md5": lambda f, v: [e for e in f["pam"]["stacks"]["common-password"]
-                                      if e.get("module") == "pam_unix.so"][0]["args"].append(
+        "pam_unix md5": lambda f, v: next(e for e in f["pam"]["stacks"]["common-password"]
+                                      if e.get("module") == "pam_unix.so")["args"].append(
             "md5"),
     },
     "ESMS-PWD-04": {
@@ -178,8 +178,8 @@ BROKEN: dict[str, dict[str, Mutation]] = {
             "shadow"].__setitem__("max_days", 99999),
         "no password history": lambda f, v: _set_pam(
             f, "common-password", lambda e: e.get("module") != "pam_pwhistory.so"),
-        "history too short": lambda f, v: [e for e in f["pam"]["stacks"]["common-password"]
-                                           if e.get("module") == "pam_pwhistory.so"][0][
+        "history too short": lambda f, v: next(e for e in f["pam"]["stacks"]["common-password"]
+                                           if e.get("module") == "pam_pwhistory.so")[
             "args"].__setitem__(0, "remember=2"),
     },
     "ESMS-ACC-01": {
