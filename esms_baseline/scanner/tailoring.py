@@ -116,6 +116,8 @@ def tailor_host(host: str, variables: Mapping[str, Any],
         off.update(_FAILLOCK_RULES)
     if _int(variables, "esms_passwords_history_size") == 0:
         off.add("accounts_password_pam_unix_remember")
+    if not str(variables.get("esms_banner_text") or "").strip():
+        off.add("sshd_enable_warning_banner_net")
     selected: list[str] = []
     unselected: list[str] = []
     for r in smap.rules:

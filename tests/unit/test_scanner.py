@@ -164,11 +164,11 @@ def test_a_non_integer_variable_is_refused() -> None:
 
 
 def test_no_lockout_history_or_an_exception_unselects_their_rules() -> None:
-    v = {**_anssi_vars(), "esms_passwords_lockout_threshold": 0,
+    v = {**_anssi_vars(), "esms_passwords_lockout_threshold": 0, "esms_banner_text": " ",
          "esms_passwords_history_size": 0, "esms_excepted_controls": ["ESMS-LOCK-01"]}
     p = tailor_host("lab-01", v)
     assert {"accounts_passwords_pam_faillock_deny", "accounts_password_pam_unix_remember",
-            "accounts_tmout"} <= set(p.unselected)
+            "accounts_tmout", "sshd_enable_warning_banner_net"} <= set(p.unselected)
     assert not set(p.selected) & set(p.unselected)
     full = tailor_host("lab-01", _anssi_vars())
     assert full.unselected == () and "accounts_tmout" in full.selected
@@ -251,3 +251,25 @@ def test_agreement_rows() -> None:
     bad = {r.rule for r in disagreements(list(rows.values()))}
     assert "accounts_passwords_pam_faillock_deny" in bad
     assert "accounts_password_pam_unix_rounds_password_auth" not in bad  # claimed: none
+
+
+def test_report_section_escapes_and_counts() -> None:
+    from esms_baseline.report.scanner_section import agreement_document, agreement_html
+    from esms_baseline.scanner.agreement import AgreementRow
+
+    rows = [
+        AgreementRow("<b>h</b>", "ESMS-PWD-01", "accounts_password_pam_minlen", "pass", "pass",
+                     "full", True, None),
+        AgreementRow("h", "ESMS-PWD-02", "accounts_passwords_pam_faillock_deny", "pass", "fail",
+                     "partial", False, "note & <script>"),
+        AgreementRow("h", "ESMS-PWD-03", "accounts_password_pam_unix_rounds_password_auth",
+                     "pass", "fail", "none", False, "deliberate"),
+    ]
+    doc = agreement_document(rows)
+    assert doc["counts"] == {"agree": 1, "differ": 1, "known": 1}
+    assert doc["base_profile"].endswith("anssi_bp28_intermediary")
+    page = agreement_html(rows, "fr")
+    assert "<b>h</b>" not in page and "&lt;b&gt;h&lt;/b&gt;" in page
+    assert "<script>" not in page and "écart connu" in page and "NON" in page
+    assert "1 règle(s) concordantes" in page
+    assert "known difference" in agreement_html(rows, "en")
