@@ -136,6 +136,8 @@ BROKEN: dict[str, dict[str, Mutation]] = {
         "ChannelTimeout too long": lambda f, v: f["sshd"].__setitem__(
             "channeltimeout", "session:*=60m session=60m"),
         "no ClientAlive": lambda f, v: f["sshd"].__setitem__("clientaliveinterval", "0"),
+        "sshd_config says otherwise": lambda f, v: f["sshd_config_main"].__setitem__(
+            "clientalivecountmax", "0"),
     },
     "ESMS-LOCK-03": {
         "logind not restarted": lambda f, v: f["logind"]["running"].__setitem__(
@@ -213,6 +215,7 @@ BROKEN: dict[str, dict[str, Mutation]] = {
     "ESMS-ACC-06": {
         "root by key": lambda f, v: f["sshd"].__setitem__("permitrootlogin", "without-password"),
         "root yes": lambda f, v: f["sshd"].__setitem__("permitrootlogin", "yes"),
+        "only in a drop-in": lambda f, v: f["sshd_config_main"].pop("permitrootlogin"),
     },
     # socle 2, 3, 8 on Debian: more cases in test_conformance_socle_extra.py
     "ESMS-AV-01": {
@@ -244,6 +247,7 @@ BROKEN: dict[str, dict[str, Mutation]] = {
         "issue.net edited": lambda f, v: f["banner"]["files"].__setitem__(
             "/etc/issue.net", "Debian GNU/Linux\n"),
         "no sshd banner": lambda f, v: f["sshd"].__setitem__("banner", "none"),
+        "banner only in a drop-in": lambda f, v: f["sshd_config_main"].pop("banner"),
     },
 }
 
