@@ -39,6 +39,72 @@ def register(sub: Any) -> None:
                         "the one scripts/fetch-scanner.sh cached, when present)")
     t.set_defaults(func=run)
 
+    a = what.add_parser(
+        "agreement",
+        help="our latest recorded check next to OpenSCAP's results, rule by rule",
+        description=(
+            "Compare the latest check of the site recorded in the history (esms-baseline "
+            "drift records it) with OpenSCAP results files (oscap xccdf eval --results), "
+            "for each rule of catalogue/scanner_map.yml: html (a report section) or json."
+        ),
+    )
+    a.add_argument("profile", type=Path, help="the site profile (site.yml)")
+    a.add_argument("--oscap", action="append", required=True, metavar="HOST=RESULTS.xml",
+                   help="OpenSCAP results of a host (repeat for several hosts)")
+    a.add_argument("--format", choices=("html", "json"), default="html")
+    a.add_argument("--lang", choices=("fr", "en"), default="fr")
+    a.add_argument("-o", "--output", type=Path, metavar="FILE",
+                   help="write to FILE (default: standard output)")
+    a.add_argument("--history", type=Path, metavar="FILE",
+                   help="history database (default $ESMS_HISTORY, else the state dir)")
+    a.set_defaults(func=run_agreement)
+
+
+def _write(args: argparse.Namespace, text: str, what: str) -> None:
+    if args.output:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(text, encoding="utf-8")
+        print(f"{what} written to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+
+
+def run_agreement(args: argparse.Namespace) -> int:
+    import json
+
+    from esms_baseline.history import History
+    from esms_baseline.report.scanner_section import agreement_document, agreement_html
+    from esms_baseline.scanner import agreement_rows, parse_results
+
+    scans: dict[str, dict[str, str]] = {}
+    for item in args.oscap:
+        host, sep, path = item.partition("=")
+        if not sep or not host or not path:
+            print(f"error: --oscap {item!r}: expected HOST=RESULTS.xml", file=sys.stderr)
+            return 2
+        scans[host] = parse_results(Path(path))
+    profile = load_profile(args.profile)
+    with History(args.history) as history:
+        result = history.latest(profile.site.name)
+        where = history.path
+    if result is None:
+        print(f"error: no recorded check of {profile.site.name!r} in {where}; run "
+              "`esms-baseline drift` first", file=sys.stderr)
+        return 2
+    unknown = sorted(set(scans) - set(result.hosts))
+    if unknown:
+        print(f"error: not checked in the latest run: {', '.join(unknown)}", file=sys.stderr)
+        return 2
+    rows = agreement_rows(result, scans)
+    if args.format == "json":
+        text = json.dumps(agreement_document(rows), ensure_ascii=False, indent=2) + "\n"
+    else:
+        text = ('<!DOCTYPE html><html lang="' + args.lang + '"><head><meta charset="utf-8">'
+                "<title>OpenSCAP</title></head><body>" + agreement_html(rows, args.lang)
+                + "</body></html>\n")
+    _write(args, text, "agreement")
+    return 0
+
 
 def run(args: argparse.Namespace) -> int:
     profile = load_profile(args.profile)
@@ -51,10 +117,5 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
     xml = export_tailoring(profile, host=args.host, inventory=args.inventory,
                            datastream=datastream)
-    if args.output:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(xml, encoding="utf-8")
-        print(f"tailoring written to {args.output}", file=sys.stderr)
-    else:
-        sys.stdout.write(xml)
+    _write(args, xml, "tailoring")
     return 0

@@ -273,3 +273,40 @@ def test_report_section_escapes_and_counts() -> None:
     assert "<script>" not in page and "écart connu" in page and "NON" in page
     assert "1 règle(s) concordantes" in page
     assert "known difference" in agreement_html(rows, "en")
+
+
+def test_cli_export_agreement(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from esms_baseline.cli import main
+    from esms_baseline.history import History
+
+    profile = load_profile(ANSSI)
+    now = dt.datetime(2026, 11, 30, tzinfo=dt.UTC)
+    check = CheckResult(
+        site=profile.site.name, started=now, finished=now, baseline_version="x",
+        hosts=("lab-01",),
+        results=(ControlResult("lab-01", "ESMS-PWD-01", Verdict.PASS),
+                 ControlResult("lab-01", "ESMS-PWD-02", Verdict.PASS)))
+    db = tmp_path / "h.sqlite"
+    with History(db) as h:
+        h.record(check)
+    res = tmp_path / "r.xml"
+    res.write_text(_RESULTS)
+    out = tmp_path / "a.json"
+    assert main(["export", "agreement", str(ANSSI), "--oscap", f"lab-01={res}",
+                 "--history", str(db), "--format", "json", "-o", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    rows = {r["rule"]: r for r in doc["rows"]}
+    assert rows["accounts_password_pam_minlen"]["status"] == "agree"
+    assert rows["accounts_passwords_pam_faillock_deny"]["status"] == "differ"
+    assert main(["export", "agreement", str(ANSSI), "--oscap", f"lab-02={res}",
+                 "--history", str(db)]) == 2
+    assert main(["export", "agreement", str(ANSSI), "--oscap", "lab-01",
+                 "--history", str(db)]) == 2
+    assert "expected HOST=RESULTS.xml" in capsys.readouterr().err
+    assert main(["export", "agreement", str(ANSSI), "--oscap", f"lab-01={tmp_path}/none.xml",
+                 "--history", str(db)]) == 3
+    assert main(["export", "agreement", str(ANSSI), "--oscap", f"lab-01={res}",
+                 "--history", str(db)]) == 0
+    assert '<section id="scanner">' in capsys.readouterr().out
