@@ -310,3 +310,15 @@ def test_cli_export_agreement(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert main(["export", "agreement", str(ANSSI), "--oscap", f"lab-01={res}",
                  "--history", str(db)]) == 0
     assert '<section id="scanner">' in capsys.readouterr().out
+
+
+def test_collector_reads_what_sshd_config_itself_states(monkeypatch: pytest.MonkeyPatch) -> None:
+    from esms_baseline.conformance.collectors import debian as collector
+
+    text = ("Include /etc/ssh/sshd_config.d/*.conf\n#PermitRootLogin yes\n"
+            "PermitRootLogin no\nClientAliveInterval 300\npermitrootlogin yes\n"
+            "Match User backup\n  ClientAliveInterval 0\n  Banner none\n")
+    monkeypatch.setattr(collector, "_read", lambda path: text)
+    assert collector.sshd_config_main() == {
+        "include": "/etc/ssh/sshd_config.d/*.conf", "permitrootlogin": "no",
+        "clientaliveinterval": "300"}
