@@ -41,6 +41,10 @@ CONTROLS = sorted({r.control for r in SMAP.rules if r.must_agree} | {"ESMS-ACC-0
 BREAKS = [
     ("sed -i '/^minlen/d' /etc/security/pwquality.conf",
      ["accounts_password_pam_minlen"], "ESMS-PWD-01"),
+    # a weaker value stated above ours: libpwquality keeps ours (the last), the scanner
+    # judges every stated value, and so does our check
+    ("sed -i '1i minclass = 1' /etc/security/pwquality.conf",
+     ["accounts_password_pam_minclass"], "ESMS-PWD-01"),
     ("sed -i 's/^deny = .*/deny = 10/' /etc/security/faillock.conf",
      ["accounts_passwords_pam_faillock_deny"], "ESMS-PWD-02"),
     ("chage -M 99999 root", ["accounts_password_set_max_life_root"], "ESMS-PWD-04"),

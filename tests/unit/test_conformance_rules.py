@@ -156,6 +156,8 @@ BROKEN: dict[str, dict[str, Mutation]] = {
         "no pam_pwquality": lambda f, v: _set_pam(
             f, "common-password", lambda e: e.get("module") != "pam_pwquality.so"),
         "minlen only in a drop-in": lambda f, v: f["pwquality"]["main"].pop("minlen"),
+        "a weaker minlen above": lambda f, v: f["pwquality"]["main"]["minlen"].insert(0, "6"),
+        "a class credit above": lambda f, v: f["pwquality"]["main"]["ucredit"].insert(0, "0"),
     },
     "ESMS-PWD-02": {
         "no pam_faillock": lambda f, v: _set_pam(

@@ -208,10 +208,13 @@ def pwquality() -> dict[str, Any]:
     files = sorted(glob.glob("/etc/security/pwquality.conf.d/*.conf"))
     files.append("/etc/security/pwquality.conf")
     present = [p for p in files if os.path.exists(p)]
-    # pwquality.conf alone too: the file whose values win, and the only one the reference
-    # scanner (ComplianceAsCode) reads.
-    main = _keyvalue_conf(["/etc/security/pwquality.conf"]) if os.path.exists(
-        "/etc/security/pwquality.conf") else {}
+    # pwquality.conf alone too, every stated value of each key: the file whose values win,
+    # and the only one the reference scanner (ComplianceAsCode) reads, judging each value.
+    main: dict[str, list[str]] = {}
+    for line in _lines(_read("/etc/security/pwquality.conf")):
+        k, eq, v = line.partition("=")
+        if eq:
+            main.setdefault(k.strip(), []).append(v.strip())
     return {"files": present, "values": _keyvalue_conf(present), "main": main}
 
 

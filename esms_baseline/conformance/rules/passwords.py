@@ -46,6 +46,8 @@ def pwd_01(facts: Mapping[str, Any], variables: Mapping[str, Any]) -> Outcome:
     # and it is the file the reference scanner reads (catalogue/scanner_map.yml).
     main: Mapping[str, Any] = pwq.get("main") or {}
     unstated = [k for k in ("minlen", "minclass", *_CLASS_CREDITS.values()) if k not in main]
+    # every value stated there counts (a weaker one above the last is still a weaker one)
+    stated = {k: [as_int(x) for x in (v if isinstance(v, list) else [v])] for k, v in main.items()}
     if i_pwq >= 0:
         values.update(_args_kv(password[i_pwq]["args"]))  # PAM arguments win over the files
     minlen = as_int(values.get("minlen", 8)) or 8
@@ -78,6 +80,12 @@ def pwd_01(facts: Mapping[str, Any], variables: Mapping[str, Any]) -> Outcome:
     for name, value in credits.items():
         if value > 0:
             problems.append(f"{name}={value} lets shorter passwords through")
+    weaker = [f"{k} = {x}" for k in ("minlen", "minclass") for x in stated.get(k, [])
+              if x is None or x < {"minlen": min_length, "minclass": min_classes}[k]]
+    weaker += [f"{c} = {x}" for cls, c in _CLASS_CREDITS.items() for x in stated.get(c, [])
+               if x is None or x > (-1 if cls in required else 0)]
+    if weaker:
+        problems.append("weaker values also stated in pwquality.conf: " + ", ".join(weaker))
     if unstated:
         found["not in pwquality.conf"] = unstated
         problems.append("not stated in /etc/security/pwquality.conf: " + ", ".join(unstated))
