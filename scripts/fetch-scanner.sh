@@ -36,7 +36,7 @@ have_all() {
 }
 
 # Add what the newest bookworm lab image would lack on top of the fixed list.
-image=$(ls -1dt /var/cache/esms-baseline/lab/bookworm-server-*/ 2>/dev/null | head -1 || true)
+image=$(ls -1dt "${ESMS_LAB_CACHE:-/var/cache/esms-baseline/lab}"/bookworm-server-*/ 2>/dev/null | head -1 || true)
 if [ -n "$image" ] && [ -f "$image/var/lib/dpkg/status" ]; then
   mapfile -t extra < <(apt-get install --simulate --no-install-recommends \
       -o Dir::State::status="$image/var/lib/dpkg/status" -o Debug::NoLocking=1 \
