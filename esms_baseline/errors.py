@@ -57,3 +57,7 @@ class RunError(EsmsError):
 
 class LabError(EsmsError):
     """The lab hosts could not be brought up, reached or torn down."""
+
+
+class ScannerError(EsmsError):
+    """The reference scanner (OpenSCAP and its content) is missing, or its output is unusable."""

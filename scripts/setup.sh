@@ -23,6 +23,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# The reference scanner (OpenSCAP + ComplianceAsCode content) for the lab hosts, offline.
+bash scripts/fetch-scanner.sh
+
 PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv

@@ -134,7 +134,7 @@ BREAKS: dict[str, str] = {
     "ESMS-LOCK-01": "sed -i 's/^/# /' /etc/profile.d/esms-tmout.sh",
     "ESMS-LOCK-02": "rm -f /etc/ssh/sshd_config.d/05-esms-session-lock.conf && systemctl reload ssh",
     "ESMS-LOCK-03": "rm -f /etc/systemd/logind.conf.d/50-esms-session-lock.conf",
-    "ESMS-PWD-01": "sed -i 's/^minlen.*/minlen = 6/' /etc/security/pwquality.conf.d/50-esms.conf",
+    "ESMS-PWD-01": "sed -i 's/^minlen.*/minlen = 6/' /etc/security/pwquality.conf",
     "ESMS-PWD-02": "pam-auth-update --package --disable esms-faillock",
     "ESMS-PWD-03": "sed -i 's/^ENCRYPT_METHOD.*/ENCRYPT_METHOD MD5/' /etc/login.defs",
     "ESMS-PWD-04": "sed -i 's/^PASS_MAX_DAYS.*/PASS_MAX_DAYS 30/' /etc/login.defs",

@@ -136,6 +136,8 @@ BROKEN: dict[str, dict[str, Mutation]] = {
         "ChannelTimeout too long": lambda f, v: f["sshd"].__setitem__(
             "channeltimeout", "session:*=60m session=60m"),
         "no ClientAlive": lambda f, v: f["sshd"].__setitem__("clientaliveinterval", "0"),
+        "sshd_config says otherwise": lambda f, v: f["sshd_config_main"].__setitem__(
+            "clientalivecountmax", "0"),
     },
     "ESMS-LOCK-03": {
         "logind not restarted": lambda f, v: f["logind"]["running"].__setitem__(
@@ -153,6 +155,9 @@ BROKEN: dict[str, dict[str, Mutation]] = {
             "args"].append("minlen=6"),
         "no pam_pwquality": lambda f, v: _set_pam(
             f, "common-password", lambda e: e.get("module") != "pam_pwquality.so"),
+        "minlen only in a drop-in": lambda f, v: f["pwquality"]["main"].pop("minlen"),
+        "a weaker minlen above": lambda f, v: f["pwquality"]["main"]["minlen"].insert(0, "6"),
+        "a class credit above": lambda f, v: f["pwquality"]["main"]["ucredit"].insert(0, "0"),
     },
     "ESMS-PWD-02": {
         "no pam_faillock": lambda f, v: _set_pam(
@@ -165,13 +170,21 @@ BROKEN: dict[str, dict[str, Mutation]] = {
                                                                         "SHA512"),
         "md5 hash stored": lambda f, v: f["accounts"]["users"]["mdupont"]["shadow"].__setitem__(
             "method", "md5"),
-        "pam_unix md5": lambda f, v: f["pam"]["stacks"]["common-password"][1]["args"].append(
+        "pam_unix md5": lambda f, v: next(e for e in f["pam"]["stacks"]["common-password"]
+                                      if e.get("module") == "pam_unix.so")["args"].append(
             "md5"),
     },
     "ESMS-PWD-04": {
         "admin never expires": lambda f, v: f["accounts"]["users"]["jmartin"][
             "shadow"].__setitem__("max_days", 99999),
         "login.defs min days": lambda f, v: f["login_defs"].__setitem__("PASS_MIN_DAYS", "0"),
+        "root never expires": lambda f, v: f["accounts"]["users"]["root"][
+            "shadow"].__setitem__("max_days", 99999),
+        "no password history": lambda f, v: _set_pam(
+            f, "common-password", lambda e: e.get("module") != "pam_pwhistory.so"),
+        "history too short": lambda f, v: next(e for e in f["pam"]["stacks"]["common-password"]
+                                           if e.get("module") == "pam_pwhistory.so")[
+            "args"].__setitem__(0, "remember=2"),
     },
     "ESMS-ACC-01": {
         "user missing": lambda f, v: f["accounts"]["users"].pop("mdupont"),
@@ -210,6 +223,7 @@ BROKEN: dict[str, dict[str, Mutation]] = {
     "ESMS-ACC-06": {
         "root by key": lambda f, v: f["sshd"].__setitem__("permitrootlogin", "without-password"),
         "root yes": lambda f, v: f["sshd"].__setitem__("permitrootlogin", "yes"),
+        "only in a drop-in": lambda f, v: f["sshd_config_main"].pop("permitrootlogin"),
     },
     # socle 2, 3, 8 on Debian: more cases in test_conformance_socle_extra.py
     "ESMS-AV-01": {
@@ -241,6 +255,7 @@ BROKEN: dict[str, dict[str, Mutation]] = {
         "issue.net edited": lambda f, v: f["banner"]["files"].__setitem__(
             "/etc/issue.net", "Debian GNU/Linux\n"),
         "no sshd banner": lambda f, v: f["sshd"].__setitem__("banner", "none"),
+        "banner only in a drop-in": lambda f, v: f["sshd_config_main"].pop("banner"),
     },
 }
 

@@ -171,6 +171,19 @@ def sshd(cmd: dict[str, Any]) -> dict[str, Any]:
     return config
 
 
+def sshd_config_main() -> dict[str, str]:
+    """Keywords stated in /etc/ssh/sshd_config itself, before any Match block (lower-case
+    keyword -> its first value): the only file the reference scanner (ComplianceAsCode)
+    reads. What sshd does is ``sshd -T`` (section sshd)."""
+    out: dict[str, str] = {}
+    for line in _lines(_read("/etc/ssh/sshd_config")):
+        key, _, value = line.partition(" ")
+        if key.lower() == "match":
+            break
+        out.setdefault(key.lower(), value.strip())
+    return out
+
+
 def login_defs() -> dict[str, str]:
     text = _read("/etc/login.defs")
     if text is None:
@@ -200,7 +213,14 @@ def pwquality() -> dict[str, Any]:
     files = sorted(glob.glob("/etc/security/pwquality.conf.d/*.conf"))
     files.append("/etc/security/pwquality.conf")
     present = [p for p in files if os.path.exists(p)]
-    return {"files": present, "values": _keyvalue_conf(present)}
+    # pwquality.conf alone too, every stated value of each key: the file whose values win,
+    # and the only one the reference scanner (ComplianceAsCode) reads, judging each value.
+    main: dict[str, list[str]] = {}
+    for line in _lines(_read("/etc/security/pwquality.conf")):
+        k, eq, v = line.partition("=")
+        if eq:
+            main.setdefault(k.strip(), []).append(v.strip())
+    return {"files": present, "values": _keyvalue_conf(present), "main": main}
 
 
 def faillock() -> dict[str, Any]:
@@ -751,6 +771,7 @@ def collect() -> dict[str, Any]:
 
     section("os_release", os_release)
     section("login_defs", login_defs)
+    section("sshd_config_main", sshd_config_main)
     section("pwquality", pwquality)
     section("faillock", faillock)
     section("pam", pam)

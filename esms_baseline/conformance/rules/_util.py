@@ -87,3 +87,16 @@ def minutes(seconds: float) -> str:
     """900 -> '900 s (15 min)'."""
     s = int(seconds)
     return f"{s} s ({s // 60} min)" if s % 60 == 0 and s >= 60 else f"{s} s"
+
+
+def unstated_in_sshd_config(facts: Mapping[str, Any], wanted: Mapping[str, str]) -> list[str]:
+    """Problems for each ``keyword: value`` not stated as such in /etc/ssh/sshd_config itself
+    (section sshd_config_main): the reference scanner reads that file only, so a value that
+    only a drop-in gives is one it cannot see (docs/scanner.md)."""
+    main = facts.get("sshd_config_main") or {}
+    out = []
+    for key, value in wanted.items():
+        got = main.get(key.lower())
+        if got is None or got.lower() != value.lower():
+            out.append(f"/etc/ssh/sshd_config states {key} {got or '(nothing)'}, not {value}")
+    return out

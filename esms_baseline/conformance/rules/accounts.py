@@ -6,7 +6,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from esms_baseline.conformance.model import Outcome
-from esms_baseline.conformance.rules._util import FactsUnavailable, section, var
+from esms_baseline.conformance.rules._util import (
+    FactsUnavailable,
+    section,
+    unstated_in_sshd_config,
+    var,
+)
 from esms_baseline.conformance.rules.accounts_admin import acc_04, acc_07, privileged_accounts
 
 __all__ = ["acc_01", "acc_02", "acc_03", "acc_04", "acc_05", "acc_06", "acc_07",
@@ -122,9 +127,11 @@ def acc_06(facts: Mapping[str, Any], variables: Mapping[str, Any]) -> Outcome:
     if var(variables, "esms_accounts_permit_root_ssh", False):
         return Outcome.not_applicable("the profile allows root over SSH")
     value = section(facts, "sshd").get("permitrootlogin")
+    problems = [] if value == "no" else [f"root may log in ({value})"]
+    problems += unstated_in_sshd_config(facts, {"PermitRootLogin": "no"})
     return Outcome(
-        value == "no",
+        not problems,
         f"PermitRootLogin {value}",
-        "PermitRootLogin no",
-        "root cannot log in over SSH" if value == "no" else f"root may log in ({value})",
+        "PermitRootLogin no (also stated in sshd_config)",
+        "; ".join(problems) or "root cannot log in over SSH",
     )

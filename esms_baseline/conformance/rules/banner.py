@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from esms_baseline.conformance.model import Outcome
-from esms_baseline.conformance.rules._util import section, var
+from esms_baseline.conformance.rules._util import section, unstated_in_sshd_config, var
 
 ISSUE = "/etc/issue"
 ISSUE_NET = "/etc/issue.net"
@@ -57,8 +57,9 @@ def ban_01(facts: Mapping[str, Any], variables: Mapping[str, Any]) -> Outcome:
         found[named] = wrong or "charter shown"
         if wrong:
             problems.append(f"sshd banner {named}: {wrong}")
+    problems += unstated_in_sshd_config(facts, {"Banner": ISSUE_NET})
     expected = {
-        "sshd Banner": ISSUE_NET,
+        "sshd Banner": ISSUE_NET + " (also stated in sshd_config)",
         "files": f"{ISSUE}, {ISSUE_NET} show the charter text and version {version}",
     }
     return Outcome(not problems, found, expected,

@@ -40,7 +40,14 @@ def pwd_01(facts: Mapping[str, Any], variables: Mapping[str, Any]) -> Outcome:
     password = _stack(facts, "common-password")
     i_pwq = _index(password, "pam_pwquality.so")
     i_unix = _index(password, "pam_unix.so")
-    values: dict[str, Any] = dict(section(facts, "pwquality")["values"])
+    pwq = section(facts, "pwquality")
+    values: dict[str, Any] = dict(pwq["values"])
+    # The keys must be stated in pwquality.conf itself: its values win over the drop-ins,
+    # and it is the file the reference scanner reads (catalogue/scanner_map.yml).
+    main: Mapping[str, Any] = pwq.get("main") or {}
+    unstated = [k for k in ("minlen", "minclass", *_CLASS_CREDITS.values()) if k not in main]
+    # every value stated there counts (a weaker one above the last is still a weaker one)
+    stated = {k: [as_int(x) for x in (v if isinstance(v, list) else [v])] for k, v in main.items()}
     if i_pwq >= 0:
         values.update(_args_kv(password[i_pwq]["args"]))  # PAM arguments win over the files
     minlen = as_int(values.get("minlen", 8)) or 8
@@ -56,7 +63,7 @@ def pwd_01(facts: Mapping[str, Any], variables: Mapping[str, Any]) -> Outcome:
     expected = (
         f"pam_pwquality before pam_unix in common-password; minlen >= {min_length}; "
         f"minclass >= {min_classes}; required classes ({classes}) credit <= -1; "
-        "no positive credit"
+        "no positive credit; each stated in /etc/security/pwquality.conf"
     )
     problems = []
     if i_pwq < 0:
@@ -73,6 +80,15 @@ def pwd_01(facts: Mapping[str, Any], variables: Mapping[str, Any]) -> Outcome:
     for name, value in credits.items():
         if value > 0:
             problems.append(f"{name}={value} lets shorter passwords through")
+    weaker = [f"{k} = {x}" for k in ("minlen", "minclass") for x in stated.get(k, [])
+              if x is None or x < {"minlen": min_length, "minclass": min_classes}[k]]
+    weaker += [f"{c} = {x}" for cls, c in _CLASS_CREDITS.items() for x in stated.get(c, [])
+               if x is None or x > (-1 if cls in required else 0)]
+    if weaker:
+        problems.append("weaker values also stated in pwquality.conf: " + ", ".join(weaker))
+    if unstated:
+        found["not in pwquality.conf"] = unstated
+        problems.append("not stated in /etc/security/pwquality.conf: " + ", ".join(unstated))
     return Outcome(not problems, found, expected, "; ".join(problems) or "strength enforced")
 
 
@@ -159,6 +175,22 @@ def pwd_03(facts: Mapping[str, Any], variables: Mapping[str, Any]) -> Outcome:
     return Outcome(not problems, found, expected, "; ".join(problems) or "strong hashing")
 
 
+#: Passwords remembered when the plan does not say (the Windows hosts' default too).
+DEFAULT_HISTORY_SIZE = 5
+
+
+def _remembered(facts: Mapping[str, Any]) -> int | None:
+    """remember=N of pam_pwhistory in common-password when it comes before pam_unix, else
+    None (Debian 12's pam_pwhistory has no configuration file: its arguments are all)."""
+    password = _stack(facts, "common-password")
+    i_hist = _index(password, "pam_pwhistory.so")
+    i_unix = _index(password, "pam_unix.so")
+    if i_hist < 0 or (0 <= i_unix < i_hist) or password[i_hist].get("control") not in (
+            "requisite", "required"):
+        return None
+    return as_int(_args_kv(password[i_hist]["args"]).get("remember", 10)) or 0
+
+
 def _or(value: int | None, default: int) -> int:
     return default if value is None else value
 
@@ -196,12 +228,23 @@ def pwd_04(facts: Mapping[str, Any], variables: Mapping[str, Any]) -> Outcome:
             wrong[login] = f"max={got[0]} min={got[1]} warn={got[2]} (want max={want_max})"
     if wrong:
         problems.append(f"{len(wrong)} account(s) with other ages")
-    found: dict[str, Any] = {"login.defs": found_defs, "accounts": wrong or "all as declared"}
+    root_sh = (accounts.get("root") or {}).get("shadow") or {}
+    root_max = _or(root_sh.get("max_days"), 99999)
+    if root_sh and root_max != admin_max:
+        problems.append(f"root's maximum age is {root_max} d, not {admin_max} d")
+    history = int(var(variables, "esms_passwords_history_size", DEFAULT_HISTORY_SIZE))
+    remembered = _remembered(facts)
+    if history > 0 and (remembered is None or remembered < history):
+        problems.append(f"password history remembers {remembered or 0} password(s), "
+                        f"not {history} (pam_pwhistory before pam_unix in common-password)")
+    found: dict[str, Any] = {"login.defs": found_defs, "accounts": wrong or "all as declared",
+                             "root max days": root_max, "history": remembered or 0}
     if absent:
         found["absent (see ESMS-ACC-01)"] = absent
     expected = (
         f"login.defs PASS_MAX_DAYS {max_days}, PASS_MIN_DAYS {min_days}, PASS_WARN_AGE "
         f"{warn_days}; users {users or '-'} max {max_days} d, admins {admins or '-'} max "
-        f"{admin_max} d (99999 = no expiry)"
+        f"{admin_max} d (99999 = no expiry); root max {admin_max} d; the last {history} "
+        "password(s) refused (pam_pwhistory)"
     )
     return Outcome(not problems, found, expected, "; ".join(problems) or "ages as declared")

@@ -8,7 +8,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from esms_baseline.conformance.model import Outcome
-from esms_baseline.conformance.rules._util import as_int, minutes, section, span_seconds, var
+from esms_baseline.conformance.rules._util import (
+    as_int,
+    minutes,
+    section,
+    span_seconds,
+    unstated_in_sshd_config,
+    var,
+)
 
 _UINT64_MAX = 2**64 - 1
 
@@ -100,7 +107,7 @@ def lock_02(facts: Mapping[str, Any], variables: Mapping[str, Any]) -> Outcome:
     expected = (
         f"ChannelTimeout session between 1 s and {minutes(limit)}; "
         f"ClientAliveInterval {interval} s x ClientAliveCountMax {count} "
-        f"(unresponsive clients cut after {interval * count} s)"
+        f"(unresponsive clients cut after {interval * count} s), both stated in sshd_config too"
     )
     problems = []
     if session is None:
@@ -111,6 +118,8 @@ def lock_02(facts: Mapping[str, Any], variables: Mapping[str, Any]) -> Outcome:
         problems.append(f"ClientAliveInterval is {ci}, not {interval}")
     if cm != count or cm <= 0:
         problems.append(f"ClientAliveCountMax is {cm}, not {count}")
+    problems += unstated_in_sshd_config(
+        facts, {"ClientAliveInterval": str(interval), "ClientAliveCountMax": str(count)})
     return Outcome(not problems, found, expected, "; ".join(problems) or "idle SSH sessions cut")
 
 
