@@ -137,12 +137,45 @@ def test_windows_unknown_build_fails() -> None:
     ("Professional", 1, "home_pro"), ("Core", 1, "home_pro"),
     ("CoreSingleLanguage", 1, "home_pro"), ("ProfessionalWorkstation", 1, "home_pro"),
     ("Enterprise", 1, "enterprise_education"), ("Education", 1, "enterprise_education"),
-    ("EnterpriseS", 1, "ltsc"), ("IoTEnterpriseS", 1, "ltsc"),
+    ("EnterpriseS", 1, "ltsc"), ("IoTEnterpriseS", 1, "iot_ltsc"),
+    ("IoTEnterpriseSK", 1, "iot_ltsc"), ("IoTEnterprise", 1, "enterprise_education"),
+    # Enterprise multi-session reports ProductType 3 but follows the Enterprise lifecycle
+    ("ServerRdsh", 3, "enterprise_education"),
     ("ServerStandard", 3, "server"), ("ServerDatacenter", 2, "server"),
     ("", 1, None), ("Whatever", 1, None),
 ])
 def test_edition_family(edition: str, product_type: int, family: str | None) -> None:
     assert edition_family(edition, product_type) == family
+
+
+@pytest.mark.parametrize(("caption", "product_type", "family"), [
+    ("Microsoft Windows 10 IoT Enterprise LTSC", 1, "iot_ltsc"),
+    ("Microsoft Windows 10 Entreprise LTSC", 1, "ltsc"),
+    ("Microsoft Windows 11 Enterprise multi-session", 3, "enterprise_education"),
+    ("Microsoft Windows Server 2022 Standard", 3, "server"),
+])
+def test_edition_family_from_caption(caption: str, product_type: int, family: str) -> None:
+    assert edition_family(None, product_type, caption) == family
+
+
+@pytest.mark.parametrize(("build", "family", "end", "verdict"), [
+    # IoT Enterprise LTSC 2021 has 10 years, Enterprise LTSC 2021 five
+    (19044, "iot_ltsc", dt.date(2032, 1, 13), "pass"),
+    (19044, "ltsc", dt.date(2027, 1, 12), "warning"),
+    (26100, "iot_ltsc", dt.date(2034, 10, 10), "pass"),
+    (26100, "ltsc", dt.date(2029, 10, 9), "pass"),
+    # Windows 11 21H2 ended: a failure with its date, not an unknown build
+    (22000, "enterprise_education", dt.date(2024, 10, 8), "fail"),
+    # Windows 11 26H2 (build 26300, autumn 2026): not an unknown build
+    (26300, "home_pro", dt.date(2028, 10, 10), "pass"),
+    # Server 2016 and LTSB 2016 share build 14393: the family decides
+    (14393, "server", dt.date(2027, 1, 12), "warning"),
+    (14393, "ltsc", dt.date(2026, 10, 13), "fail"),
+])
+def test_windows_build_and_family(build: int, family: Any, end: dt.date, verdict: str) -> None:
+    s = windows_support(build, family)
+    assert s.end == end
+    assert verdict_of(s, TODAY, 180)[0] == verdict
 
 
 def test_esu_never_beyond_the_program() -> None:
