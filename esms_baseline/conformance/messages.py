@@ -254,8 +254,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
                        "logiciel de prise en main à distance non déclaré : {t}"),
     "prv.trace_ok": ("SSH logins logged with their key, journal kept {n} days",
                      "connexions SSH journalisées avec leur clé, journal conservé {n} jours"),
-    "prv.retention": ("journal MaxRetentionSec {a} is shorter than {n} days",
-                      "MaxRetentionSec du journal ({a}) inférieur à {n} jours"),
+    "prv.retention": ("journal MaxRetentionSec {a} is shorter than {n} days plus MaxFileSec {f}",
+                      ("MaxRetentionSec du journal ({a}) inférieur à {n} jours plus MaxFileSec "
+                      "({f})")),
+    "prv.file_span": (("journal MaxRetentionSec {a} with MaxFileSec 0: a journal file may span "
+                      "any time and is deleted whole"),
+                      ("MaxRetentionSec du journal ({a}) avec MaxFileSec 0 : un fichier du "
+                      "journal peut couvrir une durée quelconque et est supprimé en entier")),
     "prv.max_use": ("journal SystemMaxUse {a} is below {n} MiB",
                     "SystemMaxUse du journal ({a}) inférieur à {n} Mio"),
     "prv.storage": ("journal storage {s}: logs are lost at reboot",

@@ -273,6 +273,13 @@ BROKEN["ESMS-PRV-03"] = {
     "auto without /var/log/journal": lambda f, v: f["journald"].update(
         storage=None, persistent_dir=False),
     "retention too short": lambda f, v: f["journald"].update(max_retention="1month"),
+    # journald deletes a file whole once its oldest entry is older than MaxRetentionSec, a
+    # file spans up to MaxFileSec (1month): 180day keeps entries only ~150 days
+    "retention equal to the days": lambda f, v: f["journald"].update(max_retention="180day"),
+    "retention with unbounded file span": lambda f, v: f["journald"].update(
+        max_retention="1y", max_file_sec="0"),
+    "retention below days plus a long file span": lambda f, v: f["journald"].update(
+        max_retention="211day", max_file_sec="3month"),
     "journal too small": lambda f, v: f["journald"].update(system_max_use="100M"),
 }
 

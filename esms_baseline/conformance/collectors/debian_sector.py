@@ -166,7 +166,7 @@ def sector_remote_control() -> dict[str, Any]:
 
 def sector_journald() -> dict[str, Any]:
     """The journal's effective settings (ESMS-PRV-03): Storage, MaxRetentionSec,
-    SystemMaxUse (last value wins across journald.conf and its drop-ins, as systemd reads
+    MaxFileSec, SystemMaxUse (last value wins across journald.conf and its drop-ins, as systemd reads
     them) and whether /var/log/journal exists."""
     rc, out = _sector_run(["systemd-analyze", "cat-config", "systemd/journald.conf"])
     if rc != 0:
@@ -187,6 +187,7 @@ def sector_journald() -> dict[str, Any]:
         "storage": settings.get("Storage"),
         "max_retention": settings.get("MaxRetentionSec"),
         "system_max_use": settings.get("SystemMaxUse"),
+        "max_file_sec": settings.get("MaxFileSec"),
         "persistent_dir": os.path.isdir("/var/log/journal"),
     }
 

@@ -113,10 +113,22 @@ def prv_03(facts: Mapping[str, Any], variables: Mapping[str, Any]) -> Outcome:
     persistent = storage == "persistent" or (storage == "auto" and jd.get("persistent_dir"))
     if not persistent:
         problems.append(f"journal storage {storage}: logs are lost at reboot")
+    # journald deletes an archived journal file whole once its OLDEST entry is older than
+    # MaxRetentionSec (systemd src/libsystemd/sd-journal/journal-vacuum.c: the file's head
+    # realtime against now - max_retention); a file spans up to MaxFileSec (default 1month,
+    # journald.conf(5)). So entries survive MaxRetentionSec - MaxFileSec only: the profile's
+    # days need MaxRetentionSec >= days + MaxFileSec.
     retention = journald_span_seconds(jd.get("max_retention"))
-    if retention not in (None, 0.0) and retention < days * 86400:
-        problems.append(f"journal MaxRetentionSec {jd.get('max_retention')} is shorter "
-                        f"than {days} days")
+    if retention not in (None, 0.0):
+        file_text = jd.get("max_file_sec") or "1month"
+        file_span = journald_span_seconds(file_text)
+        if file_span == 0.0:
+            problems.append(f"journal MaxRetentionSec {jd.get('max_retention')} with "
+                            "MaxFileSec 0: a journal file may span any time and is deleted "
+                            "whole")
+        elif retention < days * 86400 + (file_span or _LONG_UNITS["month"]):
+            problems.append(f"journal MaxRetentionSec {jd.get('max_retention')} is shorter "
+                            f"than {days} days plus MaxFileSec {file_text}")
     max_use = _size_mib(jd.get("system_max_use"))
     if max_use is not None and max_use < max_use_mib:
         problems.append(f"journal SystemMaxUse {jd.get('system_max_use')} is below "
@@ -125,7 +137,7 @@ def prv_03(facts: Mapping[str, Any], variables: Mapping[str, Any]) -> Outcome:
              "journal_max_retention": jd.get("max_retention") or "unset",
              "journal_system_max_use": jd.get("system_max_use") or "unset"}
     expected = {"sshd_loglevel": "VERBOSE", "journal_storage": "persistent",
-                "journal_max_retention": f">= {days} days",
+                "journal_max_retention": f">= {days} days + MaxFileSec",
                 "journal_system_max_use": f">= {max_use_mib} MiB"}
     if problems:
         return Outcome(False, found, expected, "; ".join(problems))
