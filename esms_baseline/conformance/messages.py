@@ -257,6 +257,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "prv.retention": ("journal MaxRetentionSec {a} is shorter than {n} days plus MaxFileSec {f}",
                       ("MaxRetentionSec du journal ({a}) inférieur à {n} jours plus MaxFileSec "
                       "({f})")),
+    "prv.v_retention": (">= {n} days + MaxFileSec", "≥ {n} jours + MaxFileSec"),
+    "prv.v_mib": (">= {n} MiB", "≥ {n} Mio"),
     "prv.file_span": (("journal MaxRetentionSec {a} with MaxFileSec 0: a journal file may span "
                       "any time and is deleted whole"),
                       ("MaxRetentionSec du journal ({a}) avec MaxFileSec 0 : un fichier du "

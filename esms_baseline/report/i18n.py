@@ -191,6 +191,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "access_active": {"fr": "en cours", "en": "active"},
     "remote_tools": {"fr": "Logiciels de prise en main constatés", "en": "Remote-control software found"},
     "remote_tools_none": {"fr": "aucun", "en": "none"},
+    "account_expires": {"fr": "expire le {date}, {state}", "en": "expires {date}, {state}"},
+    "account_never": {"fr": "n'expire jamais, {state}", "en": "expires never, {state}"},
+    "account_locked": {"fr": "verrouillé", "en": "locked"},
+    "account_usable": {"fr": "utilisable", "en": "usable"},
 }
 
 #: One or two sentences per socle point, for a director: what the point is about.

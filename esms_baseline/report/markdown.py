@@ -66,7 +66,8 @@ def render_markdown(model: ReportModel, lang: str = "fr") -> str:
         lines += ["", f"## {t('obsolete_title', lang)}", ""]
         for o in obsolete:
             until = format_date(o.until, lang)
-            when = (t("support_ended", lang, date=until) if o.ended
+            when = (t("support_unknown", lang) if o.until is None
+                    else t("support_ended", lang, date=until) if o.ended
                     else t("support_until", lang, date=until))
             lines.append(f"- **{o.host}** — {o.release}{c} {when}; "
                          f"{t('col_plan', lang).lower()}{c} {t('plan_' + o.plan, lang)}")
