@@ -114,6 +114,14 @@ def sector_vars(profile: SiteProfile, host: str) -> dict[str, Any]:
 
 # ------------------------------------------------------------------------------ checks
 
+#: local groups that make an account an administrator or let it read every secret
+#: (sudo/wheel/admin: sudo rights; root, disk, shadow: root files, raw disks, password
+#: hashes; docker, lxd, libvirt: root through the daemon; adm: every log)
+PRIVILEGED_GROUPS = frozenset({"root", "sudo", "wheel", "admin", "adm", "disk", "shadow",
+                               "docker", "lxd", "libvirt"})
+#: an access that ends more than this many days ahead is refused: it would never expire
+MAX_ACCESS_DAYS = 3653
+
 
 def _networks(cidrs: Sequence[str]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
     out = []
@@ -173,6 +181,22 @@ def providers_consistent(ctx: Ctx) -> None:
                 ctx.add(path, f"provider account '{login}' is an admin: a provider's "
                               "account must not hold administrator rights of its own",
                         key=False)
+            elif set(users[login][1].get("groups") or ()) & PRIVILEGED_GROUPS:
+                bad = ", ".join(sorted(set(users[login][1]["groups"]) & PRIVILEGED_GROUPS))
+                ctx.add(("accounts", "users", users[login][0], "groups"),
+                        f"provider account '{login}' is in {bad}: a group that gives "
+                        "administrator rights (or reads every secret); a provider elevates "
+                        "through the MSP", key=False)
+        until = p.get("access_until")
+        if isinstance(until, (str, datetime.date)):
+            try:
+                end = _date(until)
+            except ValueError:
+                end = None  # reported by the schema
+            if end is not None and end > ctx.today + datetime.timedelta(days=MAX_ACCESS_DAYS):
+                ctx.add((*base, "access_until"),
+                        f"access until {end.isoformat()} is more than {MAX_ACCESS_DAYS // 365} "
+                        "years away: that is no end; give the contract's end date", key=False)
         access = p["access"]
         sources = p.get("sources") or []
         if access in ("ssh", "rdp"):
@@ -181,6 +205,11 @@ def providers_consistent(ctx: Ctx) -> None:
                                            "ranges the provider connects from", key=False)
             for j, src in enumerate(sources):
                 net = _networks([src])
+                if net and net[0].prefixlen == 0:
+                    ctx.add((*base, "sources", j),
+                            f"source {src} is every address: name the provider's own "
+                            "address ranges", key=False)
+                    continue
                 if net and not any(net[0].version == m.version and net[0].subnet_of(m)  # type: ignore[arg-type]
                                    for m in mgmt_nets):
                     ctx.add((*base, "sources", j),

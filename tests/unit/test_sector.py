@@ -244,6 +244,15 @@ def test_valid_providers(tmp_path: Path) -> None:
     (lambda d: d["accounts"].__setitem__("admins", ["presta1"]),
      "must not hold administrator rights"),
     (lambda d: d["providers"][0].update(access_until="2027-13-01"), "access_until"),
+    # review R14: rights through groups, an access from anywhere, an access that never ends
+    (lambda d: d["accounts"]["users"][0].__setitem__("groups", ["sudo"]),
+     "accounts.users[0].groups: provider account 'presta1' is in sudo"),
+    (lambda d: (d["firewall"]["management"].update(sources=["0.0.0.0/0"],
+                                                   justification="the MSP roams, decided by the director"),
+                d["providers"][0].update(sources=["0.0.0.0/0"])),
+     "providers[0].sources[0]: source 0.0.0.0/0 is every address"),
+    (lambda d: d["providers"][0].update(access_until="9999-12-31"),
+     "providers[0].access_until: access until 9999-12-31 is more than 10 years away"),
     (lambda d: d["providers"][0].update(name="bad\nname"), "name"),
     (lambda d: d["providers"][0].update(contract="{{ lookup('pipe', 'id') }}"), "contract"),
     (lambda d: d["providers"][0].update(maintains="{% raw %}x"), "maintains"),
@@ -284,3 +293,13 @@ def test_remote_tools_agree_between_collector_schema_and_role() -> None:
     pairs = task[1]["vars"]["esms_providers_tool_packages"]
     for tool, package in pairs:
         assert package in REMOTE_TOOLS[tool]["packages"], (tool, package)
+
+
+def test_prv_01_survives_the_last_representable_day() -> None:
+    """A library user's hand-made variables (validate refuses it): no OverflowError."""
+    o = evaluate("debian", "ESMS-PRV-01",
+                 {"accounts": {"users": {"a": {"shadow": {"expire_days": None}}},
+                               "today_days": 20787}},
+                 {"esms_providers_accounts": [{"login": "a", "provider": "P",
+                                               "access_until": "9999-12-31"}]})
+    assert o.passed is False

@@ -47,7 +47,8 @@ def prv_01(facts: Mapping[str, Any], variables: Mapping[str, Any]) -> Outcome:
         # account on its expiry day (shadow(5) field 8)
         expiry_days = (until - _EPOCH).days + 1
         expired = expiry_days <= today_days
-        expiry = (until + _dt.timedelta(days=1)).isoformat()
+        # (9999-12-31 has no next day; validate refuses accesses more than 10 years away)
+        expiry = (until + _dt.timedelta(days=1)).isoformat() if until < _dt.date.max else "never"
         expected[login] = {
             "provider": a.get("provider"), "contract": a.get("contract"),
             "access": a.get("access"), "access_until": until.isoformat(),
