@@ -7,10 +7,12 @@ Kept apart from ``semantic.py``: the checks here register themselves with its ``
 Cross-checks of ``validate``:
 - a provider's name is unique; its hosts and groups exist;
 - each of its ``accounts`` is declared in ``accounts.users`` with ``provider:`` naming it, is
-  not the management account, not an admin (a provider elevates through the MSP), and each
-  user with ``provider:`` names a declared provider that lists it;
-- an ``ssh`` (or ``rdp``) access has sources, each inside ``firewall.management.sources``
-  (otherwise the firewall would cut it); a ``vendor_tool`` access names its tools.
+  not the management account, not an admin nor in a privileged local group (a provider
+  elevates through the MSP), and each user with ``provider:`` names a declared provider that
+  lists it;
+- an ``ssh`` (or ``rdp``) access has sources, none of them every address, each inside
+  ``firewall.management.sources`` (otherwise the firewall would cut it); a ``vendor_tool``
+  access names its tools; ``access_until`` is at most 10 years ahead.
 An access that ended in the past is not an error: ESMS-PRV-01 keeps its accounts locked.
 """
 
