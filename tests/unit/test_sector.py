@@ -303,3 +303,24 @@ def test_prv_01_survives_the_last_representable_day() -> None:
                  {"esms_providers_accounts": [{"login": "a", "provider": "P",
                                                "access_until": "9999-12-31"}]})
     assert o.passed is False
+
+
+def test_units_generated_from_init_scripts_are_seen(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An agent installed by a shell script with an /etc/init.d script (ScreenConnect's Linux
+    client) has its unit in /run/systemd/generator.late only (systemd-sysv-generator)."""
+    from esms_baseline.conformance.collectors import debian_sector as ds
+
+    dirs = {"/run/systemd/generator.late": ["connectwisecontrol-0123abcd.service"],
+            "/lib/systemd/system": ["ssh.service"]}
+
+    def listdir(d: str) -> list[str]:
+        if d not in dirs:
+            raise FileNotFoundError(d)
+        return dirs[d]
+
+    monkeypatch.setattr(ds.os, "listdir", listdir)
+    monkeypatch.setattr(ds, "_sector_installed_packages", lambda: ["nomachine"])
+    monkeypatch.setattr(ds, "_sector_listening", lambda: [])
+    tools = ds.sector_remote_control()["tools"]
+    assert tools["screenconnect"]["units"] == ["connectwisecontrol-0123abcd.service"]
+    assert tools["nomachine"]["packages"] == ["nomachine"]
