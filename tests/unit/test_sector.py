@@ -320,7 +320,7 @@ def test_units_generated_from_init_scripts_are_seen(monkeypatch: pytest.MonkeyPa
 
     monkeypatch.setattr(ds.os, "listdir", listdir)
     monkeypatch.setattr(ds, "_sector_installed_packages", lambda: ["nomachine"])
-    monkeypatch.setattr(ds, "_sector_listening", lambda: [])
+    monkeypatch.setattr(ds, "_sector_listening", list)
     tools = ds.sector_remote_control()["tools"]
     assert tools["screenconnect"]["units"] == ["connectwisecontrol-0123abcd.service"]
     assert tools["nomachine"]["packages"] == ["nomachine"]
