@@ -8,7 +8,7 @@ import datetime as _dt
 from html import escape
 
 from esms_baseline.conformance.messages import translate
-from esms_baseline.report.i18n import format_date, t
+from esms_baseline.report.i18n import access_text, format_date, t
 from esms_baseline.report.sector import (
     ProviderAccess,
     obsolete_hosts,
@@ -78,7 +78,8 @@ def providers_section(model: ReportModel, lang: str) -> str:
                      f'<span class="badge v-pass">{_e(t("access_active", lang))}</span>')
             rows.append(
                 f"<tr><td>{_e(a.provider)}</td><td>{_e(a.contract)}</td>"
-                f"<td>{_e(a.access)}</td><td class=\"nowrap\">{_e(a.host)}</td>"
+                f"<td>{_e(access_text(a.access, lang))}</td>"
+                f"<td class=\"nowrap\">{_e(a.host)}</td>"
                 f'<td class="val">{_e(a.login)}<br><span class="muted small">'
                 f"{_e(account_text(a, lang))}</span></td>"
                 f"<td>{_e(format_date(a.access_until, lang))} {state}</td></tr>")

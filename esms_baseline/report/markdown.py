@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from esms_baseline.report import sector
 from esms_baseline.report.i18n import (
+    access_text,
     colon,
     control_title,
     format_date,
@@ -76,7 +77,7 @@ def render_markdown(model: ReportModel, lang: str = "fr") -> str:
         lines += ["", f"## {t('providers_title', lang)}", ""]
         for a in accesses:
             state = t("access_ended", lang) if a.ended else t("access_active", lang)
-            lines.append(f"- **{a.provider}** ({a.contract}, {a.access}) — {a.host} "
+            lines.append(f"- **{a.provider}** ({a.contract}, {access_text(a.access, lang)}) — {a.host} "
                          f"`{a.login}`{c} {format_date(a.access_until, lang)} ({state})")
     if model.exceptions:
         lines += ["", f"## {t('exceptions_title', lang)}", ""]
