@@ -96,7 +96,7 @@ def test_french_report_has_no_known_english_message(fmt: str) -> None:
     if fmt == "html":
         assert "expire jamais, utilisable" in fr and "expires never, usable" in en
     if fmt in ("html", "md"):  # the providers' access method
-        assert ">SSH<" in fr or "(Editeur" in fr
+        assert ">SSH<" in fr or ", SSH)" in fr
         from esms_baseline.report.i18n import access_text
         assert access_text("vendor_tool", "fr") == "logiciel de prise en main de l'éditeur"
         assert access_text("other", "fr") == "other"
