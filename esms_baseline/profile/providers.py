@@ -235,3 +235,33 @@ def providers_consistent(ctx: Ctx) -> None:
             ctx.add(("accounts", "users", i, "provider"),
                     f"'{login}' says provider: {prov} but that provider does not list it in "
                     "its accounts", key=False)
+
+
+@rule
+def esu_within_the_program(ctx: Ctx) -> None:
+    """A declared Windows ESU enrolment ends no later than the last day its program covers in
+    the end-of-support table (otherwise the profile claims updates Microsoft does not ship;
+    the check would silently count the program's end)."""
+    places: list[tuple[tuple[Any, ...], Any]] = [
+        (("updates", "end_of_support", "windows_esu"),
+         ((ctx.data.get("updates") or {}).get("end_of_support") or {}).get("windows_esu"))]
+    for g, spec in ((ctx.data.get("inventory") or {}).get("groups") or {}).items():
+        esu = (((spec or {}).get("updates") or {}).get("end_of_support") or {}).get("windows_esu")
+        places.append((("inventory", "groups", g, "updates", "end_of_support", "windows_esu"),
+                       esu))
+    limits: dict[str, datetime.date] = {}
+    for w in load_eol().windows:
+        for program, day in w.esu.items():
+            limits[program] = max(limits.get(program, day), day)
+    for path, esu in places:
+        if not isinstance(esu, Mapping) or esu.get("program") not in limits:
+            continue
+        try:
+            until = _date(esu.get("until"))
+        except ValueError:
+            continue  # reported by the schema
+        last = limits[esu["program"]]
+        if until > last:
+            ctx.add((*path, "until"),
+                    f"ESU {esu['program']} until {until.isoformat()}: the program covers no "
+                    f"later than {last.isoformat()} (esms-baseline controls --eol)", key=False)

@@ -251,6 +251,10 @@ def test_valid_providers(tmp_path: Path) -> None:
                                                    justification="the MSP roams, decided by the director"),
                 d["providers"][0].update(sources=["0.0.0.0/0"])),
      "providers[0].sources[0]: source 0.0.0.0/0 is every address"),
+    (lambda d: d.setdefault("updates", {}).update(end_of_support={"windows_esu": {
+        "program": "consumer", "until": "2028-10-10"}}),
+     ("updates.end_of_support.windows_esu.until: ESU consumer until 2028-10-10: the program "
+      "covers no later than 2027-10-12")),
     (lambda d: d["providers"][0].update(access_until="9999-12-31"),
      "providers[0].access_until: access until 9999-12-31 is more than 10 years away"),
     (lambda d: d["providers"][0].update(name="bad\nname"), "name"),
