@@ -245,6 +245,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
                        "{u} ({p}) : accès échu le {d} mais le compte n'est pas verrouillé"),
     "prv.not_expired": ("{u} ({p}): access ended on {d} but the account is not expired",
                         "{u} ({p}) : accès échu le {d} mais le compte n'est pas expiré"),
+    "prv.no_reach": ("{u} ({p}): no access to this host but the account is not locked",
+                     ("{u} ({p}) : aucun accès à cette machine mais le compte n'est pas "
+                     "verrouillé")),
+    "prv.no_reach_exp": ("{u} ({p}): no access to this host but the account is not expired",
+                         ("{u} ({p}) : aucun accès à cette machine mais le compte n'est pas "
+                         "expiré")),
     "prv.missing": ("provider account {u} ({p}) is missing",
                     "le compte de prestataire {u} ({p}) est absent"),
     "prv.no_tool": ("no remote-control software", "aucun logiciel de prise en main à distance"),

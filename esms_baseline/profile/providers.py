@@ -104,10 +104,13 @@ def sector_vars(profile: SiteProfile, host: str) -> dict[str, Any]:
             d.version: (d.lts_end if count_lts else d.regular_end).isoformat()
             for d in table.debian},
         "esms_updates_eol_windows_ends": builds,
+        # every provider account of the site (esms_accounts creates accounts.users on every
+        # host): on a host its provider does not reach, it is expired and locked
+        # (reaches: false), so that a provider scoped to some hosts cannot log in elsewhere
         "esms_providers_accounts": [
             {"login": login, "provider": p.name, "access_until": p.access_until.isoformat(),
-             "contract": p.contract, "access": p.access}
-            for p in mine for login in p.accounts],
+             "contract": p.contract, "access": p.access, "reaches": p in mine}
+            for p in providers_of(profile.raw) for login in p.accounts],
         "esms_providers_remote_tools": sorted({t for p in mine for t in p.tools}),
         "esms_providers_log_retention_days": int(trace.get("log_retention_days", 180)),
         "esms_providers_journal_max_use_mib": int(trace.get("journal_max_use_mib", 1024)),

@@ -78,8 +78,8 @@ def provider_accesses(model: ReportModel) -> tuple[ProviderAccess, ...]:
             continue
         found = res.found if isinstance(res.found, dict) else {}
         for login, exp in res.expected.items():
-            if not isinstance(exp, dict):
-                continue
+            if not isinstance(exp, dict) or exp.get("reaches_host") is False:
+                continue  # a host the provider does not reach is no access of its
             state = found.get(login)
             account = (state if isinstance(state, str)
                        else f"expires {state.get('expires')}, "

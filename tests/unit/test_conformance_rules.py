@@ -258,6 +258,12 @@ BROKEN["ESMS-PRV-01"] = {
     "expiry not the end of access": lambda f, v: f["accounts"]["users"]["presta-dui"][
         "shadow"].update(expire_days=21500),
     "current account missing": lambda f, v: f["accounts"]["users"].pop("presta-dui"),
+    # review R14: an account of a provider that does not reach this host, usable here
+    "unreached host, usable": lambda f, v: v["esms_providers_accounts"][0].update(
+        reaches=False),
+    "unreached host, locked but not expired": lambda f, v: (
+        v["esms_providers_accounts"][0].update(reaches=False),
+        f["accounts"]["users"]["presta-dui"]["shadow"].update(locked=True)),
 }
 BROKEN["ESMS-PRV-02"] = {
     "anydesk package": lambda f, v: f["remote_control"]["tools"].__setitem__(
@@ -352,12 +358,12 @@ def test_broken_variants_touch_only_their_control(compliant: Facts,
                ("ESMS-PRV-01", "ESMS-ACC-01")}  # a missing provider account is a missing user
     for control, variants in BROKEN.items():
         for name, mutate in variants.items():
-            facts = copy.deepcopy(compliant)
-            mutate(facts, variables)
+            facts, v = copy.deepcopy(compliant), copy.deepcopy(variables)
+            mutate(facts, v)  # a variant may change the variables too: never the shared ones
             for other in DEBIAN:
                 if other == control or (control, other) in coupled:
                     continue
-                o = evaluate("debian", other, facts, variables)
+                o = evaluate("debian", other, facts, v)
                 assert o.passed is not False, f"{control}:{name} breaks {other}: {o}"
 
 

@@ -328,3 +328,32 @@ def test_units_generated_from_init_scripts_are_seen(monkeypatch: pytest.MonkeyPa
     tools = ds.sector_remote_control()["tools"]
     assert tools["screenconnect"]["units"] == ["connectwisecontrol-0123abcd.service"]
     assert tools["nomachine"]["packages"] == ["nomachine"]
+
+
+def test_provider_accounts_are_closed_on_hosts_the_provider_does_not_reach(
+        tmp_path: Path) -> None:
+    """esms_accounts creates accounts.users on every host: a provider scoped to a group has
+    its account expired and locked on the other hosts (reaches: false), and PRV-01 checks it."""
+    from esms_baseline.profile.providers import sector_vars
+
+    doc = _doc()
+    doc["inventory"] = {"hosts": {"srv": {"groups": ["serveurs"]}, "poste": {"groups": []}},
+                        "groups": {"serveurs": {}}}
+    path = tmp_path / "site.yml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    profile = load_profile(path, today=TODAY)
+    srv = sector_vars(profile, "srv")["esms_providers_accounts"]
+    poste = sector_vars(profile, "poste")["esms_providers_accounts"]
+    assert [(a["login"], a["reaches"]) for a in srv] == [("presta1", True)]
+    assert [(a["login"], a["reaches"]) for a in poste] == [("presta1", False)]
+    today_days = (TODAY - dt.date(1970, 1, 1)).days
+    for shadow, passed in (({"expire_days": None, "locked": False}, False),
+                           ({"expire_days": 1, "locked": True}, True)):
+        o = evaluate("debian", "ESMS-PRV-01",
+                     {"accounts": {"users": {"presta1": {"shadow": shadow}},
+                                   "today_days": today_days}},
+                     {"esms_providers_accounts": poste})
+        assert o.passed is passed, o
+    o = evaluate("debian", "ESMS-PRV-01", {"accounts": {"users": {}, "today_days": today_days}},
+                 {"esms_providers_accounts": poste})
+    assert o.passed is True  # absent there: nothing to close

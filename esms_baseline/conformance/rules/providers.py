@@ -43,9 +43,11 @@ def prv_01(facts: Mapping[str, Any], variables: Mapping[str, Any]) -> Outcome:
     for a in wanted:
         login = str(a["login"])
         until = _day(a["access_until"])
+        reaches = a.get("reaches", True) is not False
         # the account expires the day after the last day of access: pam_unix refuses an
-        # account on its expiry day (shadow(5) field 8)
-        expiry_days = (until - _EPOCH).days + 1
+        # account on its expiry day (shadow(5) field 8); on a host its provider does not
+        # reach, it is expired since 1970-01-02 (the role's expiry) and locked
+        expiry_days = (until - _EPOCH).days + 1 if reaches else 1
         expired = expiry_days <= today_days
         # (9999-12-31 has no next day; validate refuses accesses more than 10 years away)
         expiry = (until + _dt.timedelta(days=1)).isoformat() if until < _dt.date.max else "never"
@@ -53,6 +55,8 @@ def prv_01(facts: Mapping[str, Any], variables: Mapping[str, Any]) -> Outcome:
             "provider": a.get("provider"), "contract": a.get("contract"),
             "access": a.get("access"), "access_until": until.isoformat(),
             "account": "expired, locked" if expired else f"expires {expiry}"}
+        if not reaches:
+            expected[login]["reaches_host"] = False
         user = users.get(login)
         if user is None:
             found[login] = "absent"
@@ -64,7 +68,11 @@ def prv_01(facts: Mapping[str, Any], variables: Mapping[str, Any]) -> Outcome:
         exp_text = (_EPOCH + _dt.timedelta(days=int(exp))).isoformat() if exp is not None else None
         locked = bool(shadow.get("locked"))
         found[login] = {"expires": exp_text or "never", "locked": locked}
-        if expired:
+        if not reaches:
+            if exp is None or int(exp) > today_days or not locked:
+                problems.append(f"{login} ({a.get('provider')}): no access to this host but "
+                                f"the account is {'not locked' if not locked else 'not expired'}")
+        elif expired:
             if exp is None or int(exp) > today_days or not locked:
                 problems.append(f"{login} ({a.get('provider')}): access ended on "
                                 f"{until.isoformat()} but the account is "
