@@ -21,12 +21,20 @@ from esms_baseline.errors import CatalogueError
 
 _HERE = Path(__file__).resolve().parent
 
-EditionFamily = Literal["home_pro", "enterprise_education", "ltsc", "server"]
+EditionFamily = Literal["home_pro", "enterprise_education", "ltsc", "iot_ltsc", "server"]
+_FAMILIES = ("home_pro", "enterprise_education", "ltsc", "iot_ltsc", "server")
 Phase = Literal["regular", "lts", "esu", "ended", "unknown"]
 
 #: EditionID (HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion) -> family; the values are
 #: those Microsoft documents for Windows editions (docs/lifecycle.md).
-_LTSC_EDITIONS = frozenset({"enterprises", "enterprisesn", "iotenterprises", "iotenterprisesk"})
+_LTSC_EDITIONS = frozenset({"enterprises", "enterprisesn"})
+#: IoT Enterprise LTSC has its own, longer lifecycle from LTSC 2021 on (10 years: 2032-01-13
+#: for LTSC 2021, 2034-10-10 for Windows 11 LTSC 2024); older IoT LTSB/LTSC releases report
+#: EditionID EnterpriseS (binary equivalents) and end with Enterprise LTSB/LTSC.
+_IOT_LTSC_EDITIONS = frozenset({"iotenterprises", "iotenterprisesk"})
+#: Windows 10/11 Enterprise multi-session reports ProductType 3 (a server) with this
+#: EditionID; it follows the Enterprise lifecycle of its build.
+_MULTI_SESSION_EDITIONS = frozenset({"serverrdsh"})
 _ENTERPRISE_EDITIONS = frozenset({"enterprise", "enterprisen", "education", "educationn",
                                   "iotenterprise", "iotenterprisek", "enterpriseg",
                                   "enterprisegn"})
@@ -125,7 +133,7 @@ def load_eol(path: Path | None = None) -> EolTable:
             if not w.get("source"):
                 raise CatalogueError(f"eol.yml: {where}: every date needs its public source")
             editions = w.get("editions", "server" if key == "windows_server" else None)
-            if editions not in ("home_pro", "enterprise_education", "ltsc", "server"):
+            if editions not in _FAMILIES:
                 raise CatalogueError(f"eol.yml: {where}: unknown editions {editions!r}")
             windows.append(WindowsRelease(
                 product=str(w["product"]), version=str(w.get("version") or ""),
@@ -172,13 +180,20 @@ _CAPTION_WORDS: tuple[tuple[str, EditionFamily], ...] = (
 def edition_family(edition_id: str | None, product_type: int | None,
                    caption: str | None = None) -> EditionFamily | None:
     """Edition family of a Windows host: ``product_type`` 2/3 (Win32_OperatingSystem) is a
-    server; otherwise from the EditionID, else from words of the caption."""
+    server (except Enterprise multi-session, EditionID ServerRdsh); otherwise from the
+    EditionID, else from words of the caption."""
+    e = (edition_id or "").strip().lower()
+    words = re.findall(r"[\wé]+", (caption or "").lower())
+    if e in _MULTI_SESSION_EDITIONS or (not e and "multi" in words and "session" in words):
+        return "enterprise_education"
     if product_type in (2, 3):
         return "server"
-    e = (edition_id or "").strip().lower()
     if not e:
-        words = re.findall(r"[\wé]+", (caption or "").lower())
+        if "iot" in words and ("ltsc" in words or "ltsb" in words):
+            return "iot_ltsc"
         return next((fam for word, fam in _CAPTION_WORDS if word in words), None)
+    if e in _IOT_LTSC_EDITIONS:
+        return "iot_ltsc"
     if e in _LTSC_EDITIONS:
         return "ltsc"
     if e in _ENTERPRISE_EDITIONS:

@@ -245,6 +245,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
                        "{u} ({p}) : accès échu le {d} mais le compte n'est pas verrouillé"),
     "prv.not_expired": ("{u} ({p}): access ended on {d} but the account is not expired",
                         "{u} ({p}) : accès échu le {d} mais le compte n'est pas expiré"),
+    "prv.no_reach": ("{u} ({p}): no access to this host but the account is not locked",
+                     ("{u} ({p}) : aucun accès à cette machine mais le compte n'est pas "
+                     "verrouillé")),
+    "prv.no_reach_exp": ("{u} ({p}): no access to this host but the account is not expired",
+                         ("{u} ({p}) : aucun accès à cette machine mais le compte n'est pas "
+                         "expiré")),
     "prv.missing": ("provider account {u} ({p}) is missing",
                     "le compte de prestataire {u} ({p}) est absent"),
     "prv.no_tool": ("no remote-control software", "aucun logiciel de prise en main à distance"),
@@ -254,8 +260,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
                        "logiciel de prise en main à distance non déclaré : {t}"),
     "prv.trace_ok": ("SSH logins logged with their key, journal kept {n} days",
                      "connexions SSH journalisées avec leur clé, journal conservé {n} jours"),
-    "prv.retention": ("journal MaxRetentionSec {a} is shorter than {n} days",
-                      "MaxRetentionSec du journal ({a}) inférieur à {n} jours"),
+    "prv.retention": ("journal MaxRetentionSec {a} is shorter than {n} days plus MaxFileSec {f}",
+                      ("MaxRetentionSec du journal ({a}) inférieur à {n} jours plus MaxFileSec "
+                      "({f})")),
+    "prv.v_retention": (">= {n} days + MaxFileSec", "≥ {n} jours + MaxFileSec"),
+    "prv.v_mib": (">= {n} MiB", "≥ {n} Mio"),
+    "prv.file_span": (("journal MaxRetentionSec {a} with MaxFileSec 0: a journal file may span "
+                      "any time and is deleted whole"),
+                      ("MaxRetentionSec du journal ({a}) avec MaxFileSec 0 : un fichier du "
+                      "journal peut couvrir une durée quelconque et est supprimé en entier")),
     "prv.max_use": ("journal SystemMaxUse {a} is below {n} MiB",
                     "SystemMaxUse du journal ({a}) inférieur à {n} Mio"),
     "prv.storage": ("journal storage {s}: logs are lost at reboot",

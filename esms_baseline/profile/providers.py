@@ -7,10 +7,12 @@ Kept apart from ``semantic.py``: the checks here register themselves with its ``
 Cross-checks of ``validate``:
 - a provider's name is unique; its hosts and groups exist;
 - each of its ``accounts`` is declared in ``accounts.users`` with ``provider:`` naming it, is
-  not the management account, not an admin (a provider elevates through the MSP), and each
-  user with ``provider:`` names a declared provider that lists it;
-- an ``ssh`` (or ``rdp``) access has sources, each inside ``firewall.management.sources``
-  (otherwise the firewall would cut it); a ``vendor_tool`` access names its tools.
+  not the management account, not an admin nor in a privileged local group (a provider
+  elevates through the MSP), and each user with ``provider:`` names a declared provider that
+  lists it;
+- an ``ssh`` (or ``rdp``) access has sources, none of them every address, each inside
+  ``firewall.management.sources`` (otherwise the firewall would cut it); a ``vendor_tool``
+  access names its tools; ``access_until`` is at most 10 years ahead.
 An access that ended in the past is not an error: ESMS-PRV-01 keeps its accounts locked.
 """
 
@@ -102,10 +104,13 @@ def sector_vars(profile: SiteProfile, host: str) -> dict[str, Any]:
             d.version: (d.lts_end if count_lts else d.regular_end).isoformat()
             for d in table.debian},
         "esms_updates_eol_windows_ends": builds,
+        # every provider account of the site (esms_accounts creates accounts.users on every
+        # host): on a host its provider does not reach, it is expired and locked
+        # (reaches: false), so that a provider scoped to some hosts cannot log in elsewhere
         "esms_providers_accounts": [
             {"login": login, "provider": p.name, "access_until": p.access_until.isoformat(),
-             "contract": p.contract, "access": p.access}
-            for p in mine for login in p.accounts],
+             "contract": p.contract, "access": p.access, "reaches": p in mine}
+            for p in providers_of(profile.raw) for login in p.accounts],
         "esms_providers_remote_tools": sorted({t for p in mine for t in p.tools}),
         "esms_providers_log_retention_days": int(trace.get("log_retention_days", 180)),
         "esms_providers_journal_max_use_mib": int(trace.get("journal_max_use_mib", 1024)),
@@ -113,6 +118,14 @@ def sector_vars(profile: SiteProfile, host: str) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------ checks
+
+#: local groups that make an account an administrator or let it read every secret
+#: (sudo/wheel/admin: sudo rights; root, disk, shadow: root files, raw disks, password
+#: hashes; docker, lxd, libvirt: root through the daemon; adm: every log)
+PRIVILEGED_GROUPS = frozenset({"root", "sudo", "wheel", "admin", "adm", "disk", "shadow",
+                               "docker", "lxd", "libvirt"})
+#: an access that ends more than this many days ahead is refused: it would never expire
+MAX_ACCESS_DAYS = 3653
 
 
 def _networks(cidrs: Sequence[str]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
@@ -173,6 +186,22 @@ def providers_consistent(ctx: Ctx) -> None:
                 ctx.add(path, f"provider account '{login}' is an admin: a provider's "
                               "account must not hold administrator rights of its own",
                         key=False)
+            elif set(users[login][1].get("groups") or ()) & PRIVILEGED_GROUPS:
+                bad = ", ".join(sorted(set(users[login][1]["groups"]) & PRIVILEGED_GROUPS))
+                ctx.add(("accounts", "users", users[login][0], "groups"),
+                        f"provider account '{login}' is in {bad}: a group that gives "
+                        "administrator rights (or reads every secret); a provider elevates "
+                        "through the MSP", key=False)
+        until = p.get("access_until")
+        if isinstance(until, (str, datetime.date)):
+            try:
+                end = _date(until)
+            except ValueError:
+                end = None  # reported by the schema
+            if end is not None and end > ctx.today + datetime.timedelta(days=MAX_ACCESS_DAYS):
+                ctx.add((*base, "access_until"),
+                        f"access until {end.isoformat()} is more than {MAX_ACCESS_DAYS // 365} "
+                        "years away: that is no end; give the contract's end date", key=False)
         access = p["access"]
         sources = p.get("sources") or []
         if access in ("ssh", "rdp"):
@@ -181,6 +210,11 @@ def providers_consistent(ctx: Ctx) -> None:
                                            "ranges the provider connects from", key=False)
             for j, src in enumerate(sources):
                 net = _networks([src])
+                if net and net[0].prefixlen == 0:
+                    ctx.add((*base, "sources", j),
+                            f"source {src} is every address: name the provider's own "
+                            "address ranges", key=False)
+                    continue
                 if net and not any(net[0].version == m.version and net[0].subnet_of(m)  # type: ignore[arg-type]
                                    for m in mgmt_nets):
                     ctx.add((*base, "sources", j),
@@ -204,3 +238,33 @@ def providers_consistent(ctx: Ctx) -> None:
             ctx.add(("accounts", "users", i, "provider"),
                     f"'{login}' says provider: {prov} but that provider does not list it in "
                     "its accounts", key=False)
+
+
+@rule
+def esu_within_the_program(ctx: Ctx) -> None:
+    """A declared Windows ESU enrolment ends no later than the last day its program covers in
+    the end-of-support table (otherwise the profile claims updates Microsoft does not ship;
+    the check would silently count the program's end)."""
+    places: list[tuple[tuple[Any, ...], Any]] = [
+        (("updates", "end_of_support", "windows_esu"),
+         ((ctx.data.get("updates") or {}).get("end_of_support") or {}).get("windows_esu"))]
+    for g, spec in ((ctx.data.get("inventory") or {}).get("groups") or {}).items():
+        esu = (((spec or {}).get("updates") or {}).get("end_of_support") or {}).get("windows_esu")
+        places.append((("inventory", "groups", g, "updates", "end_of_support", "windows_esu"),
+                       esu))
+    limits: dict[str, datetime.date] = {}
+    for w in load_eol().windows:
+        for program, day in w.esu.items():
+            limits[program] = max(limits.get(program, day), day)
+    for path, esu in places:
+        if not isinstance(esu, Mapping) or esu.get("program") not in limits:
+            continue
+        try:
+            until = _date(esu.get("until"))
+        except ValueError:
+            continue  # reported by the schema
+        last = limits[esu["program"]]
+        if until > last:
+            ctx.add((*path, "until"),
+                    f"ESU {esu['program']} until {until.isoformat()}: the program covers no "
+                    f"later than {last.isoformat()} (esms-baseline controls --eol)", key=False)

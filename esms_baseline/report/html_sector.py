@@ -4,10 +4,17 @@ when the check has no row of its controls."""
 
 from __future__ import annotations
 
+import datetime as _dt
 from html import escape
 
-from esms_baseline.report.i18n import format_date, t
-from esms_baseline.report.sector import obsolete_hosts, provider_accesses, remote_tools
+from esms_baseline.conformance.messages import translate
+from esms_baseline.report.i18n import access_text, format_date, t
+from esms_baseline.report.sector import (
+    ProviderAccess,
+    obsolete_hosts,
+    provider_accesses,
+    remote_tools,
+)
 from esms_baseline.report.summary import ReportModel
 
 
@@ -44,6 +51,18 @@ def obsolete_section(model: ReportModel, lang: str) -> str:
             f'<tbody>{"".join(rows)}</tbody></table></section>')
 
 
+def account_text(a: ProviderAccess, lang: str) -> str:
+    """The state of a provider's account as read on the host, in ``lang``."""
+    if a.locked is None:
+        return translate(a.account, lang)
+    state = t("account_locked" if a.locked else "account_usable", lang)
+    try:
+        day = _dt.date.fromisoformat(a.expires or "")
+    except ValueError:
+        return t("account_never", lang, state=state)
+    return t("account_expires", lang, date=format_date(day, lang), state=state)
+
+
 def providers_section(model: ReportModel, lang: str) -> str:
     accesses = provider_accesses(model)
     tools = remote_tools(model)
@@ -59,9 +78,10 @@ def providers_section(model: ReportModel, lang: str) -> str:
                      f'<span class="badge v-pass">{_e(t("access_active", lang))}</span>')
             rows.append(
                 f"<tr><td>{_e(a.provider)}</td><td>{_e(a.contract)}</td>"
-                f"<td>{_e(a.access)}</td><td class=\"nowrap\">{_e(a.host)}</td>"
+                f"<td>{_e(access_text(a.access, lang))}</td>"
+                f"<td class=\"nowrap\">{_e(a.host)}</td>"
                 f'<td class="val">{_e(a.login)}<br><span class="muted small">'
-                f"{_e(a.account)}</span></td>"
+                f"{_e(account_text(a, lang))}</span></td>"
                 f"<td>{_e(format_date(a.access_until, lang))} {state}</td></tr>")
         out.append(
             f'<table><thead><tr><th>{_e(t("col_provider", lang))}</th>'

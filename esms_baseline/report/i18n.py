@@ -192,6 +192,14 @@ TEXTS: dict[str, dict[str, str]] = {
     "access_active": {"fr": "en cours", "en": "active"},
     "remote_tools": {"fr": "Logiciels de prise en main constatés", "en": "Remote-control software found"},
     "remote_tools_none": {"fr": "aucun", "en": "none"},
+    "account_expires": {"fr": "expire le {date}, {state}", "en": "expires {date}, {state}"},
+    "account_never": {"fr": "n'expire jamais, {state}", "en": "expires never, {state}"},
+    "account_locked": {"fr": "verrouillé", "en": "locked"},
+    "account_usable": {"fr": "utilisable", "en": "usable"},
+    "access_ssh": {"fr": "SSH", "en": "SSH"},
+    "access_rdp": {"fr": "bureau à distance (RDP)", "en": "remote desktop (RDP)"},
+    "access_vendor_tool": {"fr": "logiciel de prise en main de l'éditeur",
+                           "en": "vendor's remote-control tool"},
 }
 
 #: One or two sentences per socle point, for a director: what the point is about.
@@ -267,6 +275,11 @@ def t(key: str, lang: str, **values: Any) -> str:
     entry = TEXTS[key]
     text = entry.get(lang) or entry["fr"]
     return text.format(**values) if values else text
+
+
+def access_text(access: str, lang: str) -> str:
+    """A provider's access method (ssh / rdp / vendor_tool) in ``lang``; another as it is."""
+    return t(f"access_{access}", lang) if access in ("ssh", "rdp", "vendor_tool") else access
 
 
 def colon(lang: str) -> str:

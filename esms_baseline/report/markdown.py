@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from esms_baseline.report import sector
 from esms_baseline.report.i18n import (
+    access_text,
     colon,
     control_title,
     format_date,
@@ -67,7 +68,8 @@ def render_markdown(model: ReportModel, lang: str = "fr") -> str:
         lines += ["", f"## {t('obsolete_title', lang)}", ""]
         for o in obsolete:
             until = format_date(o.until, lang)
-            when = (t("support_ended", lang, date=until) if o.ended
+            when = (t("support_unknown", lang) if o.until is None
+                    else t("support_ended", lang, date=until) if o.ended
                     else t("support_until", lang, date=until))
             lines.append(f"- **{o.host}** — {o.release}{c} {when}; "
                          f"{t('col_plan', lang).lower()}{c} {t('plan_' + o.plan, lang)}")
@@ -76,7 +78,7 @@ def render_markdown(model: ReportModel, lang: str = "fr") -> str:
         lines += ["", f"## {t('providers_title', lang)}", ""]
         for a in accesses:
             state = t("access_ended", lang) if a.ended else t("access_active", lang)
-            lines.append(f"- **{a.provider}** ({a.contract}, {a.access}) — {a.host} "
+            lines.append(f"- **{a.provider}** ({a.contract}, {access_text(a.access, lang)}) — {a.host} "
                          f"`{a.login}`{c} {format_date(a.access_until, lang)} ({state})")
     if model.exceptions:
         lines += ["", f"## {t('exceptions_title', lang)}", ""]

@@ -42,6 +42,10 @@ class ProviderAccess:
     access_until: _dt.date | None
     ended: bool
     account: str
+    #: the account's expiry day as read ("never" or YYYY-MM-DD) and whether it is locked;
+    #: None when the account was not read (absent)
+    expires: str | None = None
+    locked: bool | None = None
 
 
 def _date(text: Any) -> _dt.date | None:
@@ -74,8 +78,8 @@ def provider_accesses(model: ReportModel) -> tuple[ProviderAccess, ...]:
             continue
         found = res.found if isinstance(res.found, dict) else {}
         for login, exp in res.expected.items():
-            if not isinstance(exp, dict):
-                continue
+            if not isinstance(exp, dict) or exp.get("reaches_host") is False:
+                continue  # a host the provider does not reach is no access of its
             state = found.get(login)
             account = (state if isinstance(state, str)
                        else f"expires {state.get('expires')}, "
@@ -87,7 +91,9 @@ def provider_accesses(model: ReportModel) -> tuple[ProviderAccess, ...]:
                 access=str(exp.get("access") or ""), host=res.host, login=str(login),
                 access_until=until,
                 ended=until is not None and until < model.result.started.date(),
-                account=account))
+                account=account,
+                expires=str(state.get("expires")) if isinstance(state, dict) else None,
+                locked=bool(state.get("locked")) if isinstance(state, dict) else None))
     return tuple(sorted(out, key=lambda a: (a.provider, a.host, a.login)))
 
 

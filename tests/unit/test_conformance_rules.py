@@ -279,6 +279,12 @@ BROKEN["ESMS-PRV-01"] = {
     "expiry not the end of access": lambda f, v: f["accounts"]["users"]["presta-dui"][
         "shadow"].update(expire_days=21500),
     "current account missing": lambda f, v: f["accounts"]["users"].pop("presta-dui"),
+    # review R14: an account of a provider that does not reach this host, usable here
+    "unreached host, usable": lambda f, v: v["esms_providers_accounts"][0].update(
+        reaches=False),
+    "unreached host, locked but not expired": lambda f, v: (
+        v["esms_providers_accounts"][0].update(reaches=False),
+        f["accounts"]["users"]["presta-dui"]["shadow"].update(locked=True)),
 }
 BROKEN["ESMS-PRV-02"] = {
     "anydesk package": lambda f, v: f["remote_control"]["tools"].__setitem__(
@@ -294,6 +300,13 @@ BROKEN["ESMS-PRV-03"] = {
     "auto without /var/log/journal": lambda f, v: f["journald"].update(
         storage=None, persistent_dir=False),
     "retention too short": lambda f, v: f["journald"].update(max_retention="1month"),
+    # journald deletes a file whole once its oldest entry is older than MaxRetentionSec, a
+    # file spans up to MaxFileSec (1month): 180day keeps entries only ~150 days
+    "retention equal to the days": lambda f, v: f["journald"].update(max_retention="180day"),
+    "retention with unbounded file span": lambda f, v: f["journald"].update(
+        max_retention="1y", max_file_sec="0"),
+    "retention below days plus a long file span": lambda f, v: f["journald"].update(
+        max_retention="211day", max_file_sec="3month"),
     "journal too small": lambda f, v: f["journald"].update(system_max_use="100M"),
 }
 
@@ -369,12 +382,12 @@ def test_broken_variants_touch_only_their_control(compliant: Facts,
                ("ESMS-ACC-04", "ESMS-ACC-07"), ("ESMS-ACC-05", "ESMS-ACC-07")}
     for control, variants in BROKEN.items():
         for name, mutate in variants.items():
-            facts = copy.deepcopy(compliant)
-            mutate(facts, variables)
+            facts, v = copy.deepcopy(compliant), copy.deepcopy(variables)
+            mutate(facts, v)  # a variant may change the variables too: never the shared ones
             for other in DEBIAN:
                 if other == control or (control, other) in coupled:
                     continue
-                o = evaluate("debian", other, facts, variables)
+                o = evaluate("debian", other, facts, v)
                 assert o.passed is not False, f"{control}:{name} breaks {other}: {o}"
 
 

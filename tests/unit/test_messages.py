@@ -28,6 +28,8 @@ KNOWN_ENGLISH = (
     "declared account(s) missing", "generic login still usable", "root may log in",
     "open but not declared", "no input chain drops by default", "is not set",
     "backup not configured", "charter text absent", "weak hashes",
+    # the providers' table: the state of each account (review R14)
+    "expires never", ", usable", "days + MaxFileSec",
 )
 
 
@@ -91,6 +93,22 @@ def test_french_report_has_no_known_english_message(fmt: str) -> None:
     if fmt != "md":  # the Markdown summary lists found/expected, not messages
         en = render(result, fmt, lang="en")
         assert "no signature database" in en and "undeclared remote-control software" in en
+    if fmt == "html":
+        assert "expire jamais, utilisable" in fr and "expires never, usable" in en
+    if fmt in ("html", "md"):  # the providers' access method
+        assert ">SSH<" in fr or ", SSH)" in fr
+        from esms_baseline.report.i18n import access_text
+        assert access_text("vendor_tool", "fr") == "logiciel de prise en main de l'éditeur"
+        assert access_text("other", "fr") == "other"
+
+
+def test_markdown_unknown_release_says_unknown() -> None:
+    now = dt.datetime(2026, 11, 30, 3, 0, tzinfo=dt.UTC)
+    row = ControlResult("h", "ESMS-UPD-04", Verdict.FAIL,
+                        {"release": "Debian 9", "security_updates_until": None}, {}, "x")
+    res = CheckResult(site="S", started=now, finished=now, baseline_version="t",
+                      results=(row,), hosts=("h",))
+    assert "inconnu (version absente de la table)" in render(res, "md", lang="fr")
 
 
 def test_unknown_parts_stay_as_they_are() -> None:

@@ -137,12 +137,45 @@ def test_windows_unknown_build_fails() -> None:
     ("Professional", 1, "home_pro"), ("Core", 1, "home_pro"),
     ("CoreSingleLanguage", 1, "home_pro"), ("ProfessionalWorkstation", 1, "home_pro"),
     ("Enterprise", 1, "enterprise_education"), ("Education", 1, "enterprise_education"),
-    ("EnterpriseS", 1, "ltsc"), ("IoTEnterpriseS", 1, "ltsc"),
+    ("EnterpriseS", 1, "ltsc"), ("IoTEnterpriseS", 1, "iot_ltsc"),
+    ("IoTEnterpriseSK", 1, "iot_ltsc"), ("IoTEnterprise", 1, "enterprise_education"),
+    # Enterprise multi-session reports ProductType 3 but follows the Enterprise lifecycle
+    ("ServerRdsh", 3, "enterprise_education"),
     ("ServerStandard", 3, "server"), ("ServerDatacenter", 2, "server"),
     ("", 1, None), ("Whatever", 1, None),
 ])
 def test_edition_family(edition: str, product_type: int, family: str | None) -> None:
     assert edition_family(edition, product_type) == family
+
+
+@pytest.mark.parametrize(("caption", "product_type", "family"), [
+    ("Microsoft Windows 10 IoT Enterprise LTSC", 1, "iot_ltsc"),
+    ("Microsoft Windows 10 Entreprise LTSC", 1, "ltsc"),
+    ("Microsoft Windows 11 Enterprise multi-session", 3, "enterprise_education"),
+    ("Microsoft Windows Server 2022 Standard", 3, "server"),
+])
+def test_edition_family_from_caption(caption: str, product_type: int, family: str) -> None:
+    assert edition_family(None, product_type, caption) == family
+
+
+@pytest.mark.parametrize(("build", "family", "end", "verdict"), [
+    # IoT Enterprise LTSC 2021 has 10 years, Enterprise LTSC 2021 five
+    (19044, "iot_ltsc", dt.date(2032, 1, 13), "pass"),
+    (19044, "ltsc", dt.date(2027, 1, 12), "warning"),
+    (26100, "iot_ltsc", dt.date(2034, 10, 10), "pass"),
+    (26100, "ltsc", dt.date(2029, 10, 9), "pass"),
+    # Windows 11 21H2 ended: a failure with its date, not an unknown build
+    (22000, "enterprise_education", dt.date(2024, 10, 8), "fail"),
+    # Windows 11 26H2 (build 26300, autumn 2026): not an unknown build
+    (26300, "home_pro", dt.date(2028, 10, 10), "pass"),
+    # Server 2016 and LTSB 2016 share build 14393: the family decides
+    (14393, "server", dt.date(2027, 1, 12), "warning"),
+    (14393, "ltsc", dt.date(2026, 10, 13), "fail"),
+])
+def test_windows_build_and_family(build: int, family: Any, end: dt.date, verdict: str) -> None:
+    s = windows_support(build, family)
+    assert s.end == end
+    assert verdict_of(s, TODAY, 180)[0] == verdict
 
 
 def test_esu_never_beyond_the_program() -> None:
@@ -211,6 +244,19 @@ def test_valid_providers(tmp_path: Path) -> None:
     (lambda d: d["accounts"].__setitem__("admins", ["presta1"]),
      "must not hold administrator rights"),
     (lambda d: d["providers"][0].update(access_until="2027-13-01"), "access_until"),
+    # review R14: rights through groups, an access from anywhere, an access that never ends
+    (lambda d: d["accounts"]["users"][0].__setitem__("groups", ["sudo"]),
+     "accounts.users[0].groups: provider account 'presta1' is in sudo"),
+    (lambda d: (d["firewall"]["management"].update(sources=["0.0.0.0/0"],
+                                                   justification="the MSP roams, decided by the director"),
+                d["providers"][0].update(sources=["0.0.0.0/0"])),
+     "providers[0].sources[0]: source 0.0.0.0/0 is every address"),
+    (lambda d: d.setdefault("updates", {}).update(end_of_support={"windows_esu": {
+        "program": "consumer", "until": "2028-10-10"}}),
+     ("updates.end_of_support.windows_esu.until: ESU consumer until 2028-10-10: the program "
+      "covers no later than 2027-10-12")),
+    (lambda d: d["providers"][0].update(access_until="9999-12-31"),
+     "providers[0].access_until: access until 9999-12-31 is more than 10 years away"),
     (lambda d: d["providers"][0].update(name="bad\nname"), "name"),
     (lambda d: d["providers"][0].update(contract="{{ lookup('pipe', 'id') }}"), "contract"),
     (lambda d: d["providers"][0].update(maintains="{% raw %}x"), "maintains"),
@@ -251,3 +297,63 @@ def test_remote_tools_agree_between_collector_schema_and_role() -> None:
     pairs = task[1]["vars"]["esms_providers_tool_packages"]
     for tool, package in pairs:
         assert package in REMOTE_TOOLS[tool]["packages"], (tool, package)
+
+
+def test_prv_01_survives_the_last_representable_day() -> None:
+    """A library user's hand-made variables (validate refuses it): no OverflowError."""
+    o = evaluate("debian", "ESMS-PRV-01",
+                 {"accounts": {"users": {"a": {"shadow": {"expire_days": None}}},
+                               "today_days": 20787}},
+                 {"esms_providers_accounts": [{"login": "a", "provider": "P",
+                                               "access_until": "9999-12-31"}]})
+    assert o.passed is False
+
+
+def test_units_generated_from_init_scripts_are_seen(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An agent installed by a shell script with an /etc/init.d script (ScreenConnect's Linux
+    client) has its unit in /run/systemd/generator.late only (systemd-sysv-generator)."""
+    from esms_baseline.conformance.collectors import debian_sector as ds
+
+    dirs = {"/run/systemd/generator.late": ["connectwisecontrol-0123abcd.service"],
+            "/lib/systemd/system": ["ssh.service"]}
+
+    def listdir(d: str) -> list[str]:
+        if d not in dirs:
+            raise FileNotFoundError(d)
+        return dirs[d]
+
+    monkeypatch.setattr(ds.os, "listdir", listdir)
+    monkeypatch.setattr(ds, "_sector_installed_packages", lambda: ["nomachine"])
+    monkeypatch.setattr(ds, "_sector_listening", list)
+    tools = ds.sector_remote_control()["tools"]
+    assert tools["screenconnect"]["units"] == ["connectwisecontrol-0123abcd.service"]
+    assert tools["nomachine"]["packages"] == ["nomachine"]
+
+
+def test_provider_accounts_are_closed_on_hosts_the_provider_does_not_reach(
+        tmp_path: Path) -> None:
+    """esms_accounts creates accounts.users on every host: a provider scoped to a group has
+    its account expired and locked on the other hosts (reaches: false), and PRV-01 checks it."""
+    from esms_baseline.profile.providers import sector_vars
+
+    doc = _doc()
+    doc["inventory"] = {"hosts": {"srv": {"groups": ["serveurs"]}, "poste": {"groups": []}},
+                        "groups": {"serveurs": {}}}
+    path = tmp_path / "site.yml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    profile = load_profile(path, today=TODAY)
+    srv = sector_vars(profile, "srv")["esms_providers_accounts"]
+    poste = sector_vars(profile, "poste")["esms_providers_accounts"]
+    assert [(a["login"], a["reaches"]) for a in srv] == [("presta1", True)]
+    assert [(a["login"], a["reaches"]) for a in poste] == [("presta1", False)]
+    today_days = (TODAY - dt.date(1970, 1, 1)).days
+    for shadow, passed in (({"expire_days": None, "locked": False}, False),
+                           ({"expire_days": 1, "locked": True}, True)):
+        o = evaluate("debian", "ESMS-PRV-01",
+                     {"accounts": {"users": {"presta1": {"shadow": shadow}},
+                                   "today_days": today_days}},
+                     {"esms_providers_accounts": poste})
+        assert o.passed is passed, o
+    o = evaluate("debian", "ESMS-PRV-01", {"accounts": {"users": {}, "today_days": today_days}},
+                 {"esms_providers_accounts": poste})
+    assert o.passed is True  # absent there: nothing to close

@@ -47,6 +47,10 @@ REMOTE_TOOLS: dict[str, dict[str, list[Any]]] = {
                                         "chrome-remote-desktop.service"], "ports": []},
     "xrdp": {"packages": ["xrdp"], "units": ["xrdp.service"], "ports": [3389]},
     "meshcentral-agent": {"packages": [], "units": ["meshagent.service"], "ports": []},
+    # NoMachine's .deb is named nomachine (nomachine-enterprise-* for its servers) and runs
+    # nxserver.service; its port 4000 is too common to be evidence alone
+    "nomachine": {"packages": ["nomachine", "nomachine-*"], "units": ["nxserver.service"],
+                  "ports": []},
 }
 
 _SECTOR_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
@@ -112,8 +116,10 @@ def _sector_installed_packages() -> list[str]:
 
 def _sector_unit_files() -> list[str]:
     names: set[str] = set()
+    # generator.late: the units systemd-sysv-generator makes of /etc/init.d scripts (agents
+    # installed by a shell script, e.g. ScreenConnect's Linux client, often come that way)
     for d in ("/etc/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system",
-              "/run/systemd/system"):
+              "/run/systemd/system", "/run/systemd/generator", "/run/systemd/generator.late"):
         try:
             entries = os.listdir(d)
         except OSError:
@@ -166,7 +172,7 @@ def sector_remote_control() -> dict[str, Any]:
 
 def sector_journald() -> dict[str, Any]:
     """The journal's effective settings (ESMS-PRV-03): Storage, MaxRetentionSec,
-    SystemMaxUse (last value wins across journald.conf and its drop-ins, as systemd reads
+    MaxFileSec, SystemMaxUse (last value wins across journald.conf and its drop-ins, as systemd reads
     them) and whether /var/log/journal exists."""
     rc, out = _sector_run(["systemd-analyze", "cat-config", "systemd/journald.conf"])
     if rc != 0:
@@ -187,6 +193,7 @@ def sector_journald() -> dict[str, Any]:
         "storage": settings.get("Storage"),
         "max_retention": settings.get("MaxRetentionSec"),
         "system_max_use": settings.get("SystemMaxUse"),
+        "max_file_sec": settings.get("MaxFileSec"),
         "persistent_dir": os.path.isdir("/var/log/journal"),
     }
 

@@ -43,15 +43,20 @@ def prv_01(facts: Mapping[str, Any], variables: Mapping[str, Any]) -> Outcome:
     for a in wanted:
         login = str(a["login"])
         until = _day(a["access_until"])
+        reaches = a.get("reaches", True) is not False
         # the account expires the day after the last day of access: pam_unix refuses an
-        # account on its expiry day (shadow(5) field 8)
-        expiry_days = (until - _EPOCH).days + 1
+        # account on its expiry day (shadow(5) field 8); on a host its provider does not
+        # reach, it is expired since 1970-01-02 (the role's expiry) and locked
+        expiry_days = (until - _EPOCH).days + 1 if reaches else 1
         expired = expiry_days <= today_days
-        expiry = (until + _dt.timedelta(days=1)).isoformat()
+        # (9999-12-31 has no next day; validate refuses accesses more than 10 years away)
+        expiry = (until + _dt.timedelta(days=1)).isoformat() if until < _dt.date.max else "never"
         expected[login] = {
             "provider": a.get("provider"), "contract": a.get("contract"),
             "access": a.get("access"), "access_until": until.isoformat(),
             "account": "expired, locked" if expired else f"expires {expiry}"}
+        if not reaches:
+            expected[login]["reaches_host"] = False
         user = users.get(login)
         if user is None:
             found[login] = "absent"
@@ -63,7 +68,11 @@ def prv_01(facts: Mapping[str, Any], variables: Mapping[str, Any]) -> Outcome:
         exp_text = (_EPOCH + _dt.timedelta(days=int(exp))).isoformat() if exp is not None else None
         locked = bool(shadow.get("locked"))
         found[login] = {"expires": exp_text or "never", "locked": locked}
-        if expired:
+        if not reaches:
+            if exp is None or int(exp) > today_days or not locked:
+                problems.append(f"{login} ({a.get('provider')}): no access to this host but "
+                                f"the account is {'not locked' if not locked else 'not expired'}")
+        elif expired:
             if exp is None or int(exp) > today_days or not locked:
                 problems.append(f"{login} ({a.get('provider')}): access ended on "
                                 f"{until.isoformat()} but the account is "
@@ -113,10 +122,22 @@ def prv_03(facts: Mapping[str, Any], variables: Mapping[str, Any]) -> Outcome:
     persistent = storage == "persistent" or (storage == "auto" and jd.get("persistent_dir"))
     if not persistent:
         problems.append(f"journal storage {storage}: logs are lost at reboot")
+    # journald deletes an archived journal file whole once its OLDEST entry is older than
+    # MaxRetentionSec (systemd src/libsystemd/sd-journal/journal-vacuum.c: the file's head
+    # realtime against now - max_retention); a file spans up to MaxFileSec (default 1month,
+    # journald.conf(5)). So entries survive MaxRetentionSec - MaxFileSec only: the profile's
+    # days need MaxRetentionSec >= days + MaxFileSec.
     retention = journald_span_seconds(jd.get("max_retention"))
-    if retention not in (None, 0.0) and retention < days * 86400:
-        problems.append(f"journal MaxRetentionSec {jd.get('max_retention')} is shorter "
-                        f"than {days} days")
+    if retention not in (None, 0.0):
+        file_text = jd.get("max_file_sec") or "1month"
+        file_span = journald_span_seconds(file_text)
+        if file_span == 0.0:
+            problems.append(f"journal MaxRetentionSec {jd.get('max_retention')} with "
+                            "MaxFileSec 0: a journal file may span any time and is deleted "
+                            "whole")
+        elif retention < days * 86400 + (file_span or _LONG_UNITS["month"]):
+            problems.append(f"journal MaxRetentionSec {jd.get('max_retention')} is shorter "
+                            f"than {days} days plus MaxFileSec {file_text}")
     max_use = _size_mib(jd.get("system_max_use"))
     if max_use is not None and max_use < max_use_mib:
         problems.append(f"journal SystemMaxUse {jd.get('system_max_use')} is below "
@@ -125,7 +146,7 @@ def prv_03(facts: Mapping[str, Any], variables: Mapping[str, Any]) -> Outcome:
              "journal_max_retention": jd.get("max_retention") or "unset",
              "journal_system_max_use": jd.get("system_max_use") or "unset"}
     expected = {"sshd_loglevel": "VERBOSE", "journal_storage": "persistent",
-                "journal_max_retention": f">= {days} days",
+                "journal_max_retention": f">= {days} days + MaxFileSec",
                 "journal_system_max_use": f">= {max_use_mib} MiB"}
     if problems:
         return Outcome(False, found, expected, "; ".join(problems))
