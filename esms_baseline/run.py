@@ -302,7 +302,8 @@ def apply(
 
     if not run_hosts:
         return _refused_result(plan, refused, started, private, check_mode)
-    with _secret_material(plan, vault_password_file) as secret_args:
+    with _secret_material(plan, vault_password_file) as secret_args, \
+            tempfile.TemporaryDirectory(prefix="esms-cp-", ignore_cleanup_errors=True) as control_dir:
         cmdline += secret_args
         envvars = {
             "ANSIBLE_ROLES_PATH": str(roles_dir()),
@@ -312,6 +313,9 @@ def apply(
             "ANSIBLE_NOCOLOR": "True",
             "ANSIBLE_DISPLAY_SKIPPED_HOSTS": "False",
             "ANSIBLE_PYTHON_INTERPRETER": "auto_silent",
+            # ssh control sockets of this run only: a master opened earlier by another
+            # ansible command (maybe without host key checking) is never reused
+            "ANSIBLE_SSH_CONTROL_PATH_DIR": control_dir,
         }
         envvars["PATH"] = str(Path(_ansible_playbook()).parent) + os.pathsep + os.environ.get(
             "PATH", os.defpath
@@ -383,11 +387,14 @@ def _verify_host_keys(
     site_file = hostkeys.site_known_hosts(plan.profile.site.name, state_dir)
     endpoints = hostkeys.inventory_endpoints(
         [*plan.inventory_sources, site_inventory], plan.host_names, site_file)
-    checks = hostkeys.verify_all(list(endpoints.values()), trust_on_first_use=trust_on_first_use)
+    # a connection that ignores the enforced options (paramiko) cannot be verified at all
+    refused = {n: ep.refusal for n, ep in endpoints.items() if ep.refusal}
+    checks = hostkeys.verify_all([ep for ep in endpoints.values() if not ep.refusal],
+                                 trust_on_first_use=trust_on_first_use)
     # unknown or changed keys: left out. Unreachable ones stay in the run (Ansible reports
     # them) with the same enforced options, so a host that comes back is still verified.
-    refused = {n: c.message for n, c in checks.items()
-               if c.status in (hostkeys.KeyStatus.UNKNOWN, hostkeys.KeyStatus.CHANGED)}
+    refused.update({n: c.message for n, c in checks.items()
+                    if c.status in (hostkeys.KeyStatus.UNKNOWN, hostkeys.KeyStatus.CHANGED)})
     verified = {n: ep for n, ep in endpoints.items() if n not in refused}
     if not verified:
         return refused, None
@@ -396,6 +403,9 @@ def _verify_host_keys(
     path = site_inventory.parent / "esms-hostkeys.yml"
     path.write_text("# Written by esms-baseline: verified host keys (docs/host-keys.md).\n"
                     + yaml.safe_dump(doc, sort_keys=True), encoding="utf-8")
+    # Ansible's own reading of all the inventories: a host whose enforced options would be
+    # replaced (a host_vars/ file's ansible_ssh_args has a higher precedence) is left out.
+    refused.update(hostkeys.unenforced([*plan.inventory_sources, site_inventory, path], verified))
     return refused, path
 
 

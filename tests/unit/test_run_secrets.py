@@ -81,6 +81,9 @@ def test_only_what_the_run_needs_is_passed_and_recorded(
     assert not set(unrelated) & set(env) and not set(env_secrets) & set(env)
     assert {"PATH", "ANSIBLE_ROLES_PATH", "ANSIBLE_HOST_KEY_CHECKING"} <= set(env)
     assert env["ANSIBLE_HOST_KEY_CHECKING"] == "True"
+    # ssh control sockets of this run only (an earlier unverified master is never reused)
+    control_dir = Path(env["ANSIBLE_SSH_CONTROL_PATH_DIR"])
+    assert control_dir.name.startswith("esms-cp-") and not control_dir.exists()
     blobs = [p.read_text(errors="replace") for p in (tmp_path / "runs").rglob("*") if p.is_file()]
     for value in [*unrelated.values(), *env_secrets.values()]:
         assert not any(value in b for b in blobs)
