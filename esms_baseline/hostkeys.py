@@ -156,7 +156,8 @@ def ssh_args_from_hostvars(name: str, hostvars: Mapping[str, Any]) -> tuple[list
 
 
 def is_ssh_host(hostvars: Mapping[str, Any]) -> bool:
-    return str(hostvars.get("ansible_connection") or "ssh") not in _NON_SSH_CONNECTIONS
+    conn = str(hostvars.get("ansible_connection") or "ssh")
+    return conn not in _NON_SSH_CONNECTIONS and conn.rsplit(".", 1)[-1] not in _NON_SSH_CONNECTIONS
 
 
 def _default_user_files() -> set[str]:

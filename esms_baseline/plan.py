@@ -46,6 +46,11 @@ SECRET_VAR_PREFIX = "esms_secret_"
 _WINDOWS_CONNECTIONS = {"winrm", "psrp"}
 
 
+def _connection(hostvars: Mapping[str, Any]) -> str:
+    """The connection plugin's short name (``ansible.builtin.winrm`` -> ``winrm``)."""
+    return str(hostvars.get("ansible_connection") or "ssh").rsplit(".", 1)[-1]
+
+
 @dataclass(frozen=True)
 class HostPlan:
     name: str
@@ -344,7 +349,7 @@ def build_plan(
         names = sorted(found)
         groups = {n: found[n][0] for n in names}
         platforms = {
-            n: "windows" if found[n][1].get("ansible_connection") in _WINDOWS_CONNECTIONS else "debian"
+            n: "windows" if _connection(found[n][1]) in _WINDOWS_CONNECTIONS else "debian"
             for n in names
         }
         conn = {n: {} for n in names}
@@ -380,10 +385,11 @@ def build_plan(
         problems += host_vars_problems(n, conn[n])
         secret_env.update(resolve_host_vars(conn[n])[1])
         excepted = {cid: _exception_reason(e) for cid, e in profile.exceptions_for(n).items()}
-        if platforms[n] == "windows":
-            problems += _windows_connection_problems(
-                n, {**inventory_hostvars.get(n, {}), **conn[n]}
-            )
+        # a WinRM connection (from the profile or the inventory, FQCN or not) whatever the
+        # platform: its certificate is the host's identity
+        effective = {**inventory_hostvars.get(n, {}), **conn[n]}
+        if platforms[n] == "windows" or _connection(effective) in _WINDOWS_CONNECTIONS:
+            problems += _windows_connection_problems(n, effective)
         hosts.append(
             HostPlan(
                 name=n,
