@@ -358,6 +358,11 @@ def apply(
             # ssh control sockets of this run only: a master opened earlier by another
             # ansible command (maybe without host key checking) is never reused
             "ANSIBLE_SSH_CONTROL_PATH_DIR": control_dir,
+            # never inherited: Ansible's debug output "can include secret information despite
+            # no_log" (its own config doc), and kept remote files hold the module arguments
+            # (a password given on stdin to chpasswd) on the host
+            "ANSIBLE_DEBUG": "False",
+            "ANSIBLE_KEEP_REMOTE_FILES": "False",
         }
         envvars["PATH"] = str(Path(_ansible_playbook()).parent) + os.pathsep + os.environ.get(
             "PATH", os.defpath
