@@ -170,3 +170,22 @@ def test_a_paramiko_connection_is_refused(tmp_path: Path) -> None:
     plan, site_inv = _plan(tmp_path, "      ansible_connection: paramiko_ssh\n")
     refused, _ = _verify_host_keys(plan, site_inv, tmp_path / "state", False)  # type: ignore[arg-type]
     assert "h1" in refused and "paramiko_ssh" in refused["h1"]
+
+
+def test_the_check_never_reuses_a_control_master_the_inventory_names(tmp_path: Path) -> None:
+    """An inventory's ControlPath (ansible_ssh_common_args) came before the check's
+    ``ControlPath=none``: ssh would have run the check over a master opened earlier by any
+    ssh/ansible command, maybe without host key verification. The check's ssh command, as
+    testinfra builds it, read back with ``ssh -G``."""
+    from esms_baseline.conformance.collectors import testinfra_host
+
+    inv = tmp_path / "inventory.yml"
+    inv.write_text("all:\n  hosts:\n    h1:\n      ansible_host: h1.example.invalid\n"
+                   f"      ansible_ssh_common_args: '-o ControlMaster=auto -o "
+                   f"ControlPath={tmp_path}/cp-%C'\n")
+    host = testinfra_host(f"ansible://h1?ansible_inventory={inv}", "-o StrictHostKeyChecking=yes")
+    cmd, args = host.backend._build_ssh_command("true")
+    argv = shlex.split(" ".join(cmd) % tuple(shlex.quote(str(a)) for a in args))
+    conf = _ssh_g(argv[1:-1])
+    assert "controlpath" not in conf and conf["controlmaster"] == "false"  # none: not printed
+    assert conf["stricthostkeychecking"] == "true"
