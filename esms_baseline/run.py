@@ -363,6 +363,9 @@ def apply(
             # (a password given on stdin to chpasswd) on the host
             "ANSIBLE_DEBUG": "False",
             "ANSIBLE_KEEP_REMOTE_FILES": "False",
+            # a host without ansible_connection uses OpenSSH (which gets the enforced host
+            # key options), whatever an ansible.cfg or the environment says (paramiko)
+            "ANSIBLE_TRANSPORT": "ssh",
         }
         envvars["PATH"] = str(Path(_ansible_playbook()).parent) + os.pathsep + os.environ.get(
             "PATH", os.defpath

@@ -72,6 +72,8 @@ def test_only_what_the_run_needs_is_passed_and_recorded(
         monkeypatch.setenv(k, v)
     # an Ansible setting that would leave module arguments (a password) on the host
     monkeypatch.setenv("ANSIBLE_KEEP_REMOTE_FILES", "1")
+    # a default connection that ignores the enforced host key options
+    monkeypatch.setenv("ANSIBLE_TRANSPORT", "paramiko")
     plan = build_plan(load_profile(EXAMPLE), inventory=_unreachable_inventory(tmp_path),
                       limit="lab-01")  # lab-01 backs up: every secret is needed
     assert len(plan.secret_env) == len(env_secrets)
@@ -84,6 +86,7 @@ def test_only_what_the_run_needs_is_passed_and_recorded(
     assert {"PATH", "ANSIBLE_ROLES_PATH", "ANSIBLE_HOST_KEY_CHECKING"} <= set(env)
     assert env["ANSIBLE_HOST_KEY_CHECKING"] == "True"
     assert env["ANSIBLE_DEBUG"] == "False" and env["ANSIBLE_KEEP_REMOTE_FILES"] == "False"
+    assert env["ANSIBLE_TRANSPORT"] == "ssh"
     # ssh control sockets of this run only (an earlier unverified master is never reused)
     control_dir = Path(env["ANSIBLE_SSH_CONTROL_PATH_DIR"])
     assert control_dir.name.startswith("esms-cp-") and not control_dir.exists()
