@@ -25,13 +25,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from esms_baseline import __version__
 from esms_baseline.catalogue import load_catalogue
 from esms_baseline.conformance.model import CheckPlan, CheckTarget
 from esms_baseline.errors import PlanError
-from esms_baseline.profile import SiteProfile
+from esms_baseline.profile import SiteProfile, ansible_yaml
 from esms_baseline.profile.hostvars import (
     connection_inventory_problems,
     env_names,
@@ -113,9 +111,9 @@ class Plan:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.fchmod(fd, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
+            # profile values are data: !unsafe, never templated by Ansible (ansible_yaml)
             f.write("# Written by esms-baseline from the site profile; do not edit.\n"
-                    + yaml.safe_dump(self.inventory_document(secrets_from_env=secrets_from_env),
-                                     sort_keys=True, allow_unicode=True))
+                    + ansible_yaml.dump(self.inventory_document(secrets_from_env=secrets_from_env)))
         return path
 
 
@@ -147,7 +145,7 @@ def _ansible_inventory_list(sources: Sequence[Path]) -> dict[str, Any]:
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise PlanError(f"cannot read inventory {', '.join(map(str, sources))}: {proc.stderr.strip()}")
-    data: dict[str, Any] = json.loads(proc.stdout)
+    data: dict[str, Any] = ansible_yaml.unwrap(json.loads(proc.stdout))
     return data
 
 

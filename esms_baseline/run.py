@@ -190,12 +190,15 @@ def _secret_material(plan: Plan, vault_password_file: Path | None) -> Iterator[l
         if plan.secret_env:
             from ansible.parsing.vault import VaultLib, VaultSecret
 
+            from esms_baseline.profile import ansible_yaml
+
             key_dir = Path(tempfile.mkdtemp(prefix=f"{KEY_PREFIX}{pid}-", dir=_key_base_dir()))
             os.chmod(key_dir, 0o700)
             key = secrets.token_urlsafe(32)
             values = {var: os.environ[env] for var, env in plan.secret_env.items()}
             vault = VaultLib([("esmsrun", VaultSecret(key.encode()))])
-            blob = vault.encrypt(yaml.safe_dump(values), vault_id="esmsrun")
+            # !unsafe: a password holding "{{" is a password, never a template
+            blob = vault.encrypt(ansible_yaml.dump(values), vault_id="esmsrun")
             secret_file = tmp / "secrets.yml"
             secret_file.write_bytes(blob)
             key_file = key_dir / "key"

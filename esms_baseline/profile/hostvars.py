@@ -31,6 +31,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from esms_baseline.profile.ansible_yaml import Template
 from esms_baseline.profile.model import SecretRef
 from esms_baseline.profile.schema import load_schema, validator_class
 from esms_baseline.profile.text import bad_char
@@ -123,9 +124,9 @@ def resolve(hvars: Mapping[str, Any], *, from_env_lookup: bool = False,
         if ref is None:
             out[key] = value
         elif ref.kind == "env" and from_env_lookup:
-            out[key] = "{{ lookup('ansible.builtin.env', '" + ref.name + "') }}"
+            out[key] = Template("{{ lookup('ansible.builtin.env', '" + ref.name + "') }}")
         else:
-            out[key] = "{{ " + secret_var(ref) + " }}"
+            out[key] = Template("{{ " + secret_var(ref) + " }}")
             if ref.kind == "env":
                 env[secret_var(ref)] = ref.name
     return out, env
