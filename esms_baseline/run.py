@@ -377,7 +377,7 @@ def apply(
             private_data_dir=str(private),
             playbook=str(playbooks_dir() / "site.yml"),
             inventory=inventories,
-            limit=",".join(run_hosts),
+            limit=run_limit(run_hosts, refused),
             tags=tags,
             forks=forks,
             cmdline=" ".join(_quote(a) for a in cmdline),
@@ -428,6 +428,14 @@ def apply(
         check_mode=check_mode,
         excepted={h.name: tuple(sorted(h.excepted)) for h in plan.hosts if h.excepted},
     )
+
+
+def run_limit(run_hosts: Sequence[str], refused: Mapping[str, str]) -> str:
+    """Ansible's ``--limit`` for a run: the hosts to run, then each refused host excluded.
+    A limit word is an Ansible pattern, not a host name: ``all``, a group of the connection
+    inventory with the same name as a host, would also take in a host whose key was refused
+    (which has no enforced ssh options); ``!host`` takes it out again whatever matched it."""
+    return ",".join([*run_hosts, *(f"!{h}" for h in sorted(refused))])
 
 
 def _verify_host_keys(

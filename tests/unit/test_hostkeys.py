@@ -189,3 +189,24 @@ def test_the_check_never_reuses_a_control_master_the_inventory_names(tmp_path: P
     conf = _ssh_g(argv[1:-1])
     assert "controlpath" not in conf and conf["controlmaster"] == "false"  # none: not printed
     assert conf["stricthostkeychecking"] == "true"
+
+
+def test_a_refused_host_is_out_of_the_run_whatever_the_limit_words_match(tmp_path: Path) -> None:
+    """A limit word is an Ansible pattern: a planned host named like a group of the
+    connection inventory (or ``all``) took in the group's hosts, the refused one included.
+    Ansible's own reading of the limit (``ansible-playbook --list-hosts``)."""
+    import subprocess
+    import sys
+
+    from esms_baseline.run import run_limit
+
+    inv = tmp_path / "inventory.yml"
+    inv.write_text("all:\n  children:\n    web:\n      hosts:\n        web1: {}\n        web2: {}\n")
+    play = tmp_path / "play.yml"
+    play.write_text("- hosts: all\n  gather_facts: false\n  tasks: []\n")
+    exe = Path(sys.executable).parent / "ansible-playbook"
+    for words in (["web", "web1"], ["all"]):
+        limit = run_limit(words, {"web2": "changed key"})
+        out = subprocess.run([str(exe), "-i", str(inv), str(play), "--list-hosts", "--limit",
+                              limit], capture_output=True, text=True, check=True).stdout
+        assert "web2" not in out and "web1" in out, (limit, out)
