@@ -308,6 +308,8 @@ def apply(
     if keys_inventory is not None:
         inventories.append(str(keys_inventory))
     run_hosts = [n for n in plan.host_names if n not in refused]
+    if run_hosts:
+        inventories.append(str(write_run_group(site_inventory.parent, run_hosts)))
 
     collector = _Collector()
     for h in plan.hosts:
@@ -430,12 +432,25 @@ def apply(
     )
 
 
+#: The group of the hosts a run may touch (written by :func:`write_run_group`).
+RUN_GROUP = "esms_run_hosts"
+
+
+def write_run_group(directory: Path, run_hosts: Sequence[str]) -> Path:
+    """An inventory with the group :data:`RUN_GROUP` of exactly the run's hosts."""
+    path = directory / "esms-run.yml"
+    doc = {"all": {"children": {RUN_GROUP: {"hosts": {h: None for h in run_hosts}}}}}
+    path.write_text("# Written by esms-baseline: the hosts of this run.\n"
+                    + yaml.safe_dump(doc, sort_keys=True), encoding="utf-8")
+    return path
+
+
 def run_limit(run_hosts: Sequence[str], refused: Mapping[str, str]) -> str:
-    """Ansible's ``--limit`` for a run: the hosts to run, then each refused host excluded.
-    A limit word is an Ansible pattern, not a host name: ``all``, a group of the connection
-    inventory with the same name as a host, would also take in a host whose key was refused
-    (which has no enforced ssh options); ``!host`` takes it out again whatever matched it."""
-    return ",".join([*run_hosts, *(f"!{h}" for h in sorted(refused))])
+    """Ansible's ``--limit`` for a run: the hosts to run, only those (``&`` the run's group),
+    each refused host excluded. A limit word is an Ansible pattern, not a host name: a
+    planned host named like a group of the connection inventory took in that group's hosts,
+    a host whose key was refused (no enforced ssh options) or one the plan never verified."""
+    return ",".join([*run_hosts, f"&{RUN_GROUP}", *(f"!{h}" for h in sorted(refused))])
 
 
 def _verify_host_keys(

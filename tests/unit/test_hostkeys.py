@@ -198,15 +198,19 @@ def test_a_refused_host_is_out_of_the_run_whatever_the_limit_words_match(tmp_pat
     import subprocess
     import sys
 
-    from esms_baseline.run import run_limit
+    from esms_baseline.run import run_limit, write_run_group
 
     inv = tmp_path / "inventory.yml"
-    inv.write_text("all:\n  children:\n    web:\n      hosts:\n        web1: {}\n        web2: {}\n")
+    inv.write_text("all:\n  children:\n    web:\n      hosts:\n        web1: {}\n        web2: {}\n"
+                   "        web3: {}\n")
     play = tmp_path / "play.yml"
     play.write_text("- hosts: all\n  gather_facts: false\n  tasks: []\n")
     exe = Path(sys.executable).parent / "ansible-playbook"
-    for words in (["web", "web1"], ["all"]):
+    for words in (["web", "web1"], ["all", "web1"]):
+        # web2 refused; web3 is not a planned host (never verified)
+        group = write_run_group(tmp_path, [w for w in words if w != "all"])
         limit = run_limit(words, {"web2": "changed key"})
-        out = subprocess.run([str(exe), "-i", str(inv), str(play), "--list-hosts", "--limit",
-                              limit], capture_output=True, text=True, check=True).stdout
-        assert "web2" not in out and "web1" in out, (limit, out)
+        out = subprocess.run([str(exe), "-i", str(inv), "-i", str(group), str(play),
+                              "--list-hosts", "--limit", limit],
+                             capture_output=True, text=True, check=True).stdout
+        assert "web2" not in out and "web3" not in out and "web1" in out, (limit, out)
