@@ -47,6 +47,14 @@ TRUST_ALGORITHMS = ("ssh-ed25519", "ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecds
 ANSIBLE_DEFAULT_SSH_ARGS = "-C -o ControlMaster=auto -o ControlPersist=60s"
 PROBE_TIMEOUT_SECONDS = 20
 _NON_SSH_CONNECTIONS = {"winrm", "psrp", "local", "community.docker.docker", "docker"}
+#: Connections that do not run OpenSSH: Ansible's paramiko plugin ignores ``ansible_ssh_args``
+#: (it reads ~/.ssh/known_hosts), testinfra's paramiko backend accepts an unknown key with a
+#: warning. The enforced options cannot reach them, so such a host is refused.
+_PARAMIKO_CONNECTIONS = {"paramiko", "paramiko_ssh", "ansible.builtin.paramiko_ssh",
+                         "ansible.legacy.paramiko_ssh"}
+#: ssh's default global files (``ssh -G``): like the user's default file, never confirmed
+#: for this site (a key there does not count).
+_DEFAULT_GLOBAL_FILES = {"/etc/ssh/ssh_known_hosts", "/etc/ssh/ssh_known_hosts2"}
 
 
 class HostKeyError(EsmsError):
@@ -74,12 +82,17 @@ class Endpoint:
     lookup: str
     #: the inventory's own ``ansible_ssh_args`` (kept after ours)
     inventory_ssh_args: str | None = None
+    #: why this host cannot be verified whatever its key (a paramiko connection), else ""
+    refusal: str = ""
 
     def enforced_options(self) -> list[str]:
-        """ssh ``-o`` options that make ssh verify this host against its known_hosts files."""
+        """ssh ``-o`` options that make ssh verify this host against its known_hosts files,
+        and only them: not the control machine's global file, nor a ``KnownHostsCommand`` or
+        DNS (SSHFP) records an inventory could name."""
         files = " ".join(_ssh_quote(str(p)) for p in self.known_hosts)
         return ["-o", "StrictHostKeyChecking=yes", "-o", f"UserKnownHostsFile={files}",
-                "-o", "UpdateHostKeys=no"]
+                "-o", "GlobalKnownHostsFile=/dev/null", "-o", "KnownHostsCommand=none",
+                "-o", "VerifyHostKeyDNS=no", "-o", "UpdateHostKeys=no"]
 
 
 @dataclass(frozen=True)
@@ -143,7 +156,8 @@ def ssh_args_from_hostvars(name: str, hostvars: Mapping[str, Any]) -> tuple[list
 
 
 def is_ssh_host(hostvars: Mapping[str, Any]) -> bool:
-    return str(hostvars.get("ansible_connection") or "ssh") not in _NON_SSH_CONNECTIONS
+    conn = str(hostvars.get("ansible_connection") or "ssh")
+    return conn not in _NON_SSH_CONNECTIONS and conn.rsplit(".", 1)[-1] not in _NON_SSH_CONNECTIONS
 
 
 def _default_user_files() -> set[str]:
@@ -167,6 +181,8 @@ def resolve(name: str, args: Sequence[str], destination: str, site_file: Path) -
         conf.setdefault(key.lower(), value.strip())
     own = [Path(os.path.expanduser(f)) for f in shlex.split(conf.get("userknownhostsfile", ""))
            if f not in _default_user_files()]
+    own += [Path(os.path.expanduser(f)) for f in shlex.split(conf.get("globalknownhostsfile", ""))
+            if f not in _DEFAULT_GLOBAL_FILES | _default_user_files()]
     host = str(conf.get("hostkeyalias") or conf.get("hostname") or destination)
     port = conf.get("port", "22")
     lookup = host if conf.get("hostkeyalias") or port == "22" else f"[{host}]:{port}"
@@ -232,7 +248,8 @@ def fetch(ep: Endpoint) -> list[PresentedKey]:
             kh = Path(tmp) / "kh"
             kh.write_text("")
             opts = ["-o", "StrictHostKeyChecking=accept-new", "-o", f"UserKnownHostsFile={kh}",
-                    "-o", "GlobalKnownHostsFile=/dev/null", "-o", "HashKnownHosts=no",
+                    "-o", "GlobalKnownHostsFile=/dev/null", "-o", "KnownHostsCommand=none",
+                    "-o", "HashKnownHosts=no",
                     "-o", "UpdateHostKeys=no", "-o", f"HostKeyAlgorithms={algs}"]
             try:
                 subprocess.run(_probe_argv(ep, opts), capture_output=True, text=True, check=False,
@@ -313,6 +330,35 @@ def inventory_endpoints(sources: Sequence[Path], names: Sequence[str],
         ep = resolve(n, args, dest, site_file)
         own = hv.get("ansible_ssh_args")
         out[n] = replace(ep, inventory_ssh_args=str(own)) if own else ep
+        conn = str(hv.get("ansible_connection") or "ssh")
+        if conn in _PARAMIKO_CONNECTIONS:
+            out[n] = replace(out[n], refusal=(
+                f"{n}: ansible_connection {conn} does not use OpenSSH, so its host key cannot "
+                "be verified against the site's known_hosts: nothing was sent to it. Use the "
+                "ssh connection (docs/host-keys.md)."))
+    return out
+
+
+def unenforced(sources: Sequence[Path], endpoints: Mapping[str, Endpoint]) -> dict[str, str]:
+    """Hosts whose settings, as Ansible reads the final inventories (``ansible-inventory
+    --list``: ``host_vars/`` folders and every other source with its precedence), would not
+    carry the enforced options: an ``ansible_ssh_args`` of higher precedence than the run's
+    own (an inventory's ``host_vars/<host>.yml`` beats an inventory file's host variables)
+    would replace them, or a connection that ignores them. Name -> message."""
+    from esms_baseline.plan import _ansible_inventory_list
+
+    hostvars = _ansible_inventory_list(sources).get("_meta", {}).get("hostvars", {})
+    out: dict[str, str] = {}
+    for n, ep in endpoints.items():
+        hv = hostvars.get(n, {})
+        conn = str(hv.get("ansible_connection") or "ssh")
+        if ep.refusal or conn in _PARAMIKO_CONNECTIONS:
+            out[n] = ep.refusal or f"{n}: ansible_connection {conn} does not use OpenSSH"
+        elif str(hv.get("ansible_ssh_args")) != ansible_ssh_args(ep):
+            out[n] = (f"{n}: an inventory sets ansible_ssh_args with a higher precedence than "
+                      "the options that verify its host key (e.g. in a host_vars/ file): "
+                      "nothing was sent to it. Put ssh options in ansible_ssh_common_args "
+                      "(docs/host-keys.md).")
     return out
 
 

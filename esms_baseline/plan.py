@@ -29,7 +29,7 @@ from esms_baseline import __version__
 from esms_baseline.catalogue import load_catalogue
 from esms_baseline.conformance.model import CheckPlan, CheckTarget
 from esms_baseline.errors import PlanError
-from esms_baseline.profile import SiteProfile
+from esms_baseline.profile import SiteProfile, ansible_yaml
 from esms_baseline.profile.hostvars import (
     connection_inventory_problems,
     env_names,
@@ -42,6 +42,11 @@ from esms_baseline.profile.text import variable_problems
 #: Prefix of the run-time variables that carry initial passwords read from the environment.
 SECRET_VAR_PREFIX = "esms_secret_"
 _WINDOWS_CONNECTIONS = {"winrm", "psrp"}
+
+
+def _connection(hostvars: Mapping[str, Any]) -> str:
+    """The connection plugin's short name (``ansible.builtin.winrm`` -> ``winrm``)."""
+    return str(hostvars.get("ansible_connection") or "ssh").rsplit(".", 1)[-1]
 
 
 @dataclass(frozen=True)
@@ -99,14 +104,13 @@ class Plan:
         return its path."""
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         path = directory / "esms-site.yml"
-        from esms_baseline.inventory_source import site_inventory
 
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.fchmod(fd, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
+            # profile values are data: !unsafe, never templated by Ansible (ansible_yaml)
             f.write("# Written by esms-baseline from the site profile; do not edit.\n"
-                    # profile text is !unsafe: never templated
-                    + site_inventory(self, secrets_from_env=secrets_from_env).to_yaml())
+                    + ansible_yaml.dump(self.inventory_document(secrets_from_env=secrets_from_env)))
         return path
 
 
@@ -138,7 +142,7 @@ def _ansible_inventory_list(sources: Sequence[Path]) -> dict[str, Any]:
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise PlanError(f"cannot read inventory {', '.join(map(str, sources))}: {proc.stderr.strip()}")
-    data: dict[str, Any] = json.loads(proc.stdout)
+    data: dict[str, Any] = ansible_yaml.unwrap(json.loads(proc.stdout))
     return data
 
 
@@ -341,7 +345,7 @@ def build_plan(
         names = sorted(found)
         groups = {n: found[n][0] for n in names}
         platforms = {
-            n: "windows" if found[n][1].get("ansible_connection") in _WINDOWS_CONNECTIONS else "debian"
+            n: "windows" if _connection(found[n][1]) in _WINDOWS_CONNECTIONS else "debian"
             for n in names
         }
         conn = {n: {} for n in names}
@@ -377,10 +381,11 @@ def build_plan(
         problems += host_vars_problems(n, conn[n])
         secret_env.update(resolve_host_vars(conn[n])[1])
         excepted = {cid: _exception_reason(e) for cid, e in profile.exceptions_for(n).items()}
-        if platforms[n] == "windows":
-            problems += _windows_connection_problems(
-                n, {**inventory_hostvars.get(n, {}), **conn[n]}
-            )
+        # a WinRM connection (from the profile or the inventory, FQCN or not) whatever the
+        # platform: its certificate is the host's identity
+        effective = {**inventory_hostvars.get(n, {}), **conn[n]}
+        if platforms[n] == "windows" or _connection(effective) in _WINDOWS_CONNECTIONS:
+            problems += _windows_connection_problems(n, effective)
         hosts.append(
             HostPlan(
                 name=n,

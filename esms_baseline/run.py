@@ -207,12 +207,15 @@ def _secret_material(plan: Plan, vault_password_file: Path | None) -> Iterator[l
         if plan.secret_env:
             from ansible.parsing.vault import VaultLib, VaultSecret
 
+            from esms_baseline.profile import ansible_yaml
+
             key_dir = Path(tempfile.mkdtemp(prefix=f"{KEY_PREFIX}{pid}-", dir=_key_base_dir()))
             os.chmod(key_dir, 0o700)
             key = secrets.token_urlsafe(32)
             values = {var: os.environ[env] for var, env in plan.secret_env.items()}
             vault = VaultLib([("esmsrun", VaultSecret(key.encode()))])
-            blob = vault.encrypt(yaml.safe_dump(values), vault_id="esmsrun")
+            # !unsafe: a password holding "{{" is a password, never a template
+            blob = vault.encrypt(ansible_yaml.dump(values), vault_id="esmsrun")
             secret_file = tmp / "secrets.yml"
             secret_file.write_bytes(blob)
             key_file = key_dir / "key"
@@ -230,6 +233,9 @@ def _secret_material(plan: Plan, vault_password_file: Path | None) -> Iterator[l
                     f"the profile names the vault file {vault_file}: give its password file with "
                     f"--vault-password-file or {VAULT_PASSWORD_FILE_ENV}"
                 )
+            from esms_baseline.vaultfile import check_vault_file
+
+            check_vault_file(plan, vault_file, pw_file)
             args += ["--vault-id", f"site@{pw_file}", "-e", f"@{vault_file}"]
         yield args
     finally:
@@ -280,6 +286,8 @@ def apply(
     if keys_inventory is not None:
         inventories.append(str(keys_inventory))
     run_hosts = [n for n in plan.host_names if n not in refused]
+    if run_hosts:
+        inventories.append(str(write_run_group(site_inventory.parent, run_hosts)))
 
     collector = _Collector()
     for h in plan.hosts:
@@ -321,7 +329,8 @@ def apply(
 
     if not run_hosts:
         return _refused_result(plan, refused, started, private, check_mode)
-    with _secret_material(plan, vault_password_file) as secret_args:
+    with _secret_material(plan, vault_password_file) as secret_args, \
+            tempfile.TemporaryDirectory(prefix="esms-cp-", ignore_cleanup_errors=True) as control_dir:
         cmdline += secret_args
         envvars = {
             "ANSIBLE_ROLES_PATH": str(roles_dir()),
@@ -331,6 +340,17 @@ def apply(
             "ANSIBLE_NOCOLOR": "True",
             "ANSIBLE_DISPLAY_SKIPPED_HOSTS": "False",
             "ANSIBLE_PYTHON_INTERPRETER": "auto_silent",
+            # ssh control sockets of this run only: a master opened earlier by another
+            # ansible command (maybe without host key checking) is never reused
+            "ANSIBLE_SSH_CONTROL_PATH_DIR": control_dir,
+            # never inherited: Ansible's debug output "can include secret information despite
+            # no_log" (its own config doc), and kept remote files hold the module arguments
+            # (a password given on stdin to chpasswd) on the host
+            "ANSIBLE_DEBUG": "False",
+            "ANSIBLE_KEEP_REMOTE_FILES": "False",
+            # a host without ansible_connection uses OpenSSH (which gets the enforced host
+            # key options), whatever an ansible.cfg or the environment says (paramiko)
+            "ANSIBLE_TRANSPORT": "ssh",
         }
         envvars["PATH"] = str(Path(_ansible_playbook()).parent) + os.pathsep + os.environ.get(
             "PATH", os.defpath
@@ -339,7 +359,7 @@ def apply(
             private_data_dir=str(private),
             playbook=str(playbooks_dir() / "site.yml"),
             inventory=inventories,
-            limit=",".join(run_hosts),
+            limit=run_limit(run_hosts, refused),
             tags=tags,
             forks=forks,
             cmdline=" ".join(_quote(a) for a in cmdline),
@@ -393,6 +413,27 @@ def apply(
     )
 
 
+#: The group of the hosts a run may touch (written by :func:`write_run_group`).
+RUN_GROUP = "esms_run_hosts"
+
+
+def write_run_group(directory: Path, run_hosts: Sequence[str]) -> Path:
+    """An inventory with the group :data:`RUN_GROUP` of exactly the run's hosts."""
+    path = directory / "esms-run.yml"
+    doc = {"all": {"children": {RUN_GROUP: {"hosts": {h: None for h in run_hosts}}}}}
+    path.write_text("# Written by esms-baseline: the hosts of this run.\n"
+                    + yaml.safe_dump(doc, sort_keys=True), encoding="utf-8")
+    return path
+
+
+def run_limit(run_hosts: Sequence[str], refused: Mapping[str, str]) -> str:
+    """Ansible's ``--limit`` for a run: the hosts to run, only those (``&`` the run's group),
+    each refused host excluded. A limit word is an Ansible pattern, not a host name: a
+    planned host named like a group of the connection inventory took in that group's hosts,
+    a host whose key was refused (no enforced ssh options) or one the plan never verified."""
+    return ",".join([*run_hosts, f"&{RUN_GROUP}", *(f"!{h}" for h in sorted(refused))])
+
+
 def _verify_host_keys(
     plan: Plan, site_inventory: Path, state_dir: Path | None, trust_on_first_use: bool
 ) -> tuple[dict[str, str], Path | None]:
@@ -403,11 +444,14 @@ def _verify_host_keys(
     site_file = hostkeys.site_known_hosts(plan.profile.site.name, state_dir)
     endpoints = hostkeys.inventory_endpoints(
         [*plan.inventory_sources, site_inventory], plan.host_names, site_file)
-    checks = hostkeys.verify_all(list(endpoints.values()), trust_on_first_use=trust_on_first_use)
+    # a connection that ignores the enforced options (paramiko) cannot be verified at all
+    refused = {n: ep.refusal for n, ep in endpoints.items() if ep.refusal}
+    checks = hostkeys.verify_all([ep for ep in endpoints.values() if not ep.refusal],
+                                 trust_on_first_use=trust_on_first_use)
     # unknown or changed keys: left out. Unreachable ones stay in the run (Ansible reports
     # them) with the same enforced options, so a host that comes back is still verified.
-    refused = {n: c.message for n, c in checks.items()
-               if c.status in (hostkeys.KeyStatus.UNKNOWN, hostkeys.KeyStatus.CHANGED)}
+    refused.update({n: c.message for n, c in checks.items()
+                    if c.status in (hostkeys.KeyStatus.UNKNOWN, hostkeys.KeyStatus.CHANGED)})
     verified = {n: ep for n, ep in endpoints.items() if n not in refused}
     if not verified:
         return refused, None
@@ -416,6 +460,9 @@ def _verify_host_keys(
     path = site_inventory.parent / "esms-hostkeys.yml"
     path.write_text("# Written by esms-baseline: verified host keys (docs/host-keys.md).\n"
                     + yaml.safe_dump(doc, sort_keys=True), encoding="utf-8")
+    # Ansible's own reading of all the inventories: a host whose enforced options would be
+    # replaced (a host_vars/ file's ansible_ssh_args has a higher precedence) is left out.
+    refused.update(hostkeys.unenforced([*plan.inventory_sources, site_inventory, path], verified))
     return refused, path
 
 

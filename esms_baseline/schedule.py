@@ -114,13 +114,21 @@ def _one_line(text: str, what: str) -> str:
 
 
 def _unit_text(text: str, what: str) -> str:
-    """A one-line value of a unit file (Description=): specifiers (%) escaped."""
+    """A one-line value of a unit file (Description=): specifiers (%) escaped. A final
+    backslash would continue the line onto the next directive (systemd.syntax(7)): refused."""
+    if text.endswith("\\"):
+        raise ScheduleError(f"{what} ends with a backslash: refused, it would join the next "
+                            "line of the unit to it")
     return _one_line(text, what).replace("%", "%%")
 
 
-def _systemd_word(arg: str) -> str:
-    """One ExecStart word: specifiers (%) and variables ($) escaped, quoted if needed."""
-    escaped = _one_line(arg, "an argument of the drift command").replace("%", "%%").replace("$", "$$")
+def _systemd_word(arg: str, *, variables: bool = True) -> str:
+    """One ExecStart word: specifiers (%) and variables ($) escaped, quoted if needed.
+    ``variables=False`` for ``Environment=``, where ``$`` has no special meaning
+    (systemd.exec(5)): doubling it would change the value."""
+    escaped = _one_line(arg, "an argument of the drift command").replace("%", "%%")
+    if variables:
+        escaped = escaped.replace("$", "$$")
     if escaped and not re.search(r"[\s\"'\\;]", escaped):
         return escaped
     return '"' + escaped.replace("\\", "\\\\").replace('"', '\\"') + '"'
@@ -129,7 +137,8 @@ def _systemd_word(arg: str) -> str:
 def render_units(spec: ScheduleSpec) -> dict[str, str]:
     """The service and timer files of ``spec``: file name -> content."""
     hour, minute = parse_at(spec.at)
-    env = [f"Environment={_systemd_word(f'ESMS_HISTORY={spec.history}')}"] if spec.history else []
+    env = ([f"Environment={_systemd_word(f'ESMS_HISTORY={spec.history}', variables=False)}"]
+           if spec.history else [])
     if spec.user and not re.fullmatch(r"[a-z_][a-z0-9_-]{0,31}", spec.user):
         raise ScheduleError(f"not a user name: {spec.user!r}")
     user = [f"User={spec.user}"] if spec.user else []

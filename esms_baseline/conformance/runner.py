@@ -164,11 +164,13 @@ def verify_host_keys(
     endpoints: dict[str, hostkeys.Endpoint] = {}
     for inv, names in by_inventory.items():
         endpoints.update(hostkeys.inventory_endpoints([Path(inv)], names, site_file))
-    refused: dict[str, str] = {}
+    # a paramiko connection ignores the enforced options (testinfra's accepts any key)
+    refused = {n: ep.refusal for n, ep in endpoints.items() if ep.refusal}
     if trust_on_first_use:
-        checks = hostkeys.verify_all(list(endpoints.values()), trust_on_first_use=True)
-        refused = {n: c.message for n, c in checks.items()
-                   if c.status in (hostkeys.KeyStatus.UNKNOWN, hostkeys.KeyStatus.CHANGED)}
+        checks = hostkeys.verify_all([ep for ep in endpoints.values() if not ep.refusal],
+                                     trust_on_first_use=True)
+        refused.update({n: c.message for n, c in checks.items()
+                        if c.status in (hostkeys.KeyStatus.UNKNOWN, hostkeys.KeyStatus.CHANGED)})
     targets = tuple(
         replace(t, ssh_options=hostkeys.shell_options(endpoints[t.name]))
         if t.name in endpoints else t

@@ -99,3 +99,40 @@ def store_host_key_is_one_key(ctx: Ctx) -> None:
     elif not str(backup.get("repository") or "").startswith("sftp:"):
         ctx.add(("backup", "store_host_key"),
                 "a store host key is only used with an sftp: repository", key=False)
+
+
+#: Names a ``{vault: name}`` variable may not take: the vault file is read by Ansible as
+#: extra variables (``-e @file``, the highest precedence, on every host), so a variable
+#: named like a connection setting (``ansible_ssh_args``), a role internal
+#: (``esms_firewall_ruleset_override``) or a magic variable would override it.
+RESERVED_VAULT_PREFIXES = ("ansible_", "esms_")
+RESERVED_VAULT_NAMES = frozenset({
+    "hostvars", "groups", "group_names", "inventory_hostname", "inventory_hostname_short",
+    "inventory_dir", "inventory_file", "omit", "playbook_dir", "play_hosts", "role_path",
+    "role_name", "environment", "vars", "item",
+})
+
+
+def reserved_vault_name(name: str) -> bool:
+    return name.startswith(RESERVED_VAULT_PREFIXES) or name in RESERVED_VAULT_NAMES
+
+
+def _vault_refs(value: Any, path: JsonPath) -> list[tuple[JsonPath, str]]:
+    if isinstance(value, dict):
+        if len(value) == 1 and isinstance(value.get("vault"), str):
+            return [(path, value["vault"])]
+        return [r for k, v in value.items() for r in _vault_refs(v, (*path, k))]
+    if isinstance(value, list):
+        return [r for i, v in enumerate(value) for r in _vault_refs(v, (*path, i))]
+    return []
+
+
+@rule
+def vault_names_not_reserved(ctx: Ctx) -> None:
+    for path, name in _vault_refs(ctx.data, ()):
+        if reserved_vault_name(name):
+            ctx.add((*path, "vault"),
+                    f"{{vault: {name}}}: a vault variable may not be named like an Ansible or "
+                    "esms-baseline variable (ansible_..., esms_..., hostvars...): Ansible "
+                    "reads the vault file as extra variables, which override that setting "
+                    "on every host; choose another name", key=False)

@@ -24,12 +24,14 @@ only through ``apply(extravars=...)``, which only tests use. See docs/trust.md.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from esms_baseline.profile.ansible_yaml import Template
 from esms_baseline.profile.model import SecretRef
 from esms_baseline.profile.schema import load_schema, validator_class
 from esms_baseline.profile.text import bad_char
@@ -42,6 +44,8 @@ CONNECTION_INVENTORY_VARS = frozenset({
     "esms_backup_ssh_known_hosts",
     "esms_winrm_weaker_connection_reason",
 })
+#: What a reference may name (the schema's secret_ref patterns).
+_REF_NAMES = {"env": re.compile(r"[A-Z_][A-Z0-9_]*"), "vault": re.compile(r"[A-Za-z_][A-Za-z0-9_]*")}
 #: Prefix of the run-time variables that carry connection passwords read from the environment.
 CONNECTION_SECRET_PREFIX = "esms_secret_conn_"
 
@@ -82,6 +86,12 @@ def host_vars_problems(host: str, hvars: Mapping[str, Any]) -> list[str]:
         if key in hvars and _ref(hvars[key]) is None:
             problems.append(f"{host}: {key} must be a reference {{env: NAME}} or "
                             "{vault: name}, never the password itself")
+        # the name goes into a Jinja expression of the inventory ({{ name }}, an env lookup):
+        # only a variable name, as the schema says (a library user bypasses the schema)
+        ref = _ref(hvars.get(key))
+        if ref is not None and not _REF_NAMES[ref.kind].fullmatch(ref.name):
+            problems.append(f"{host}: {key}: {{{ref.kind}: ...}} must name a variable "
+                            f"({_REF_NAMES[ref.kind].pattern}); it is written into a template")
     for err in _validator().iter_errors({k: v for k, v in plain.items()
                                          if k in names and k not in SECRET_KEYS}):
         key = str(err.absolute_path[0]) if err.absolute_path else ""
@@ -114,9 +124,9 @@ def resolve(hvars: Mapping[str, Any], *, from_env_lookup: bool = False,
         if ref is None:
             out[key] = value
         elif ref.kind == "env" and from_env_lookup:
-            out[key] = "{{ lookup('ansible.builtin.env', '" + ref.name + "') }}"
+            out[key] = Template("{{ lookup('ansible.builtin.env', '" + ref.name + "') }}")
         else:
-            out[key] = "{{ " + secret_var(ref) + " }}"
+            out[key] = Template("{{ " + secret_var(ref) + " }}")
             if ref.kind == "env":
                 env[secret_var(ref)] = ref.name
     return out, env

@@ -59,6 +59,17 @@ def weaknesses(hostvars: Mapping[str, Any]) -> list[str]:
     transport = str(hostvars.get("ansible_winrm_transport") or "ntlm").lower()
     validation = str(hostvars.get("ansible_winrm_server_cert_validation") or "validate").lower()
     encryption = str(hostvars.get("ansible_winrm_message_encryption") or "auto").lower()
+    if str(hostvars.get("ansible_connection") or "").rsplit(".", 1)[-1] == "psrp":
+        # the psrp connection reads its own variables and ignores the ansible_winrm_* ones
+        # (ansible-core plugins/connection/psrp.py: protocol, auth, cert_validation,
+        # message_encryption; port: ansible_psrp_port wins over ansible_port)
+        port = int(hostvars.get("ansible_psrp_port") or hostvars.get("ansible_port") or 5986)
+        scheme = str(hostvars.get("ansible_psrp_protocol") or
+                     ("http" if port == 5985 else "https"))
+        auth = str(hostvars.get("ansible_psrp_auth") or "negotiate").lower()
+        transport = "ntlm" if auth == "negotiate" else auth  # negotiate: Kerberos, else NTLM
+        validation = str(hostvars.get("ansible_psrp_cert_validation") or "validate").lower()
+        encryption = str(hostvars.get("ansible_psrp_message_encryption") or "auto").lower()
     out = []
     if scheme != "https":
         out.append(f"scheme {scheme} (not HTTPS)")

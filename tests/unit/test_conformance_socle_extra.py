@@ -310,7 +310,9 @@ def test_run_puts_the_backup_password_in_the_one_time_vault(monkeypatch: pytest.
         assert b"restic-Secret-42" not in blob.read_bytes()
         assert oct(os.stat(key).st_mode & 0o777) == "0o600"
         vault = VaultLib([("esmsrun", VaultSecret(key.read_text().encode()))])
-        values = yaml.safe_load(vault.decrypt(blob.read_bytes()))
+        from ansible.parsing.yaml.loader import AnsibleLoader  # reads !unsafe, as Ansible
+
+        values = yaml.load(vault.decrypt(blob.read_bytes()), Loader=AnsibleLoader)
         assert values[BACKUP_PASSWORD_VAR] == "restic-Secret-42"
     monkeypatch.delenv("ESMS_BACKUP_PASSWORD")
     with pytest.raises(RunError, match="ESMS_BACKUP_PASSWORD"), _secret_material(plan, None):

@@ -56,6 +56,11 @@ def test_clear_password_is_not_echoed_by_validate() -> None:
     ({"ansible_user": "esms-admin\nProxyCommand id"}, "control character"),
     ({"ansible_connection": "local"}, "ansible_connection"),
     ({"ansible_port": "22; id"}, "ansible_port"),
+    # a reference's name is written into a Jinja expression of the inventory: a library user
+    # (no schema) could have run `id` on the control machine through lookup('pipe')
+    ({"ansible_password": {"vault": "x }}{{ lookup('pipe','id') }}{{ y"}}, "must name a variable"),
+    ({"ansible_become_password": {"env": "X') }}{{ lookup('pipe','id') }}{{ ('"}},
+     "must name a variable"),
 ])
 def test_plan_refuses_what_validate_refuses(hvars: dict[str, Any], words: str) -> None:
     with pytest.raises(PlanError) as info:

@@ -92,3 +92,125 @@ def test_record_is_private_and_replace_drops_the_old_key(tmp_path: Path) -> None
     hostkeys.record(ep, [hostkeys.PresentedKey(new, "x", "ssh-ed25519")], replace=True)
     assert hostkeys.known_entries(ep) == [new]
     assert hostkeys.fingerprint(old).startswith("SHA256:")
+
+
+def _ssh_g(argv: list[str]) -> dict[str, str]:
+    import subprocess
+
+    out = subprocess.run(["ssh", "-G", *argv], capture_output=True, text=True, check=True,
+                         stdin=subprocess.DEVNULL).stdout
+    return dict(ln.split(" ", 1) if " " in ln else (ln, "") for ln in out.splitlines())
+
+
+def test_no_other_source_of_keys_than_the_site_files(tmp_path: Path) -> None:
+    """An inventory (or the control machine) naming a global known_hosts file, a
+    KnownHostsCommand (which may print any key) or DNS (SSHFP) records cannot make a key
+    count as known: the enforced options come first and name the site's files only."""
+    inv = ["-o", "GlobalKnownHostsFile=/etc/ssh/ssh_known_hosts",
+           "-o", "KnownHostsCommand=/bin/echo h1 %K", "-o", "VerifyHostKeyDNS=yes"]
+    ep = hostkeys.resolve("h1", inv, "h1", tmp_path / "site")
+    conf = _ssh_g([*shlex.split(hostkeys.ansible_ssh_args(ep)), *inv, "h1"])
+    assert conf["globalknownhostsfile"] == "/dev/null"
+    assert "knownhostscommand" not in conf
+    assert conf["verifyhostkeydns"] == "false"
+    assert conf["userknownhostsfile"] == str(tmp_path / "site")
+
+
+def test_an_inventory_own_global_file_counts_as_its_own(tmp_path: Path) -> None:
+    own = tmp_path / "msp_known_hosts"
+    ep = hostkeys.resolve("h1", ["-o", f"GlobalKnownHostsFile={own}"], "h1", tmp_path / "site")
+    assert ep.known_hosts == (tmp_path / "site", own)
+
+
+def _plan(tmp_path: Path, conn_vars: str, host_vars_file: str | None = None) -> object:
+    """A connection inventory (host behind ``ProxyCommand false``: ssh starts, no packet is
+    sent anywhere, the host is unreachable and stays in the run) and a site inventory."""
+    from types import SimpleNamespace
+
+    conn = tmp_path / "conn"
+    (conn / "host_vars").mkdir(parents=True)
+    (conn / "hosts.yml").write_text(
+        "all:\n  hosts:\n    h1:\n      ansible_ssh_common_args: '-o ProxyCommand=false'\n"
+        + conn_vars)
+    if host_vars_file is not None:
+        (conn / "host_vars" / "h1.yml").write_text(host_vars_file)
+    run = tmp_path / "run" / "inventory"
+    run.mkdir(parents=True)
+    (run / "site.yml").write_text("all:\n  hosts:\n    h1: {}\n")
+    return SimpleNamespace(profile=SimpleNamespace(site=SimpleNamespace(name="S")),
+                           inventory_sources=(conn / "hosts.yml",), host_names=("h1",)), \
+        run / "site.yml"
+
+
+def test_a_host_vars_file_cannot_replace_the_enforced_ssh_args(tmp_path: Path) -> None:
+    """An inventory's host_vars/<host>.yml has a higher precedence than the host variables of
+    the run's own inventory file: its ansible_ssh_args would replace the enforced options
+    (StrictHostKeyChecking=no reaching Ansible). The host is left out."""
+    from esms_baseline.run import _verify_host_keys
+
+    plan, site_inv = _plan(tmp_path, "", 'ansible_ssh_args: "-o StrictHostKeyChecking=no '
+                           '-o UserKnownHostsFile=/dev/null"\n')
+    refused, _ = _verify_host_keys(plan, site_inv, tmp_path / "state", False)  # type: ignore[arg-type]
+    assert "h1" in refused and "ansible_ssh_args" in refused["h1"]
+
+
+def test_ssh_args_in_the_inventory_file_are_kept_after_ours(tmp_path: Path) -> None:
+    from esms_baseline.run import _verify_host_keys
+
+    plan, site_inv = _plan(tmp_path, "      ansible_ssh_args: '-o StrictHostKeyChecking=no'\n")
+    refused, path = _verify_host_keys(plan, site_inv, tmp_path / "state", False)  # type: ignore[arg-type]
+    assert refused == {} and path is not None
+    assert "StrictHostKeyChecking=yes" in path.read_text()
+
+
+def test_a_paramiko_connection_is_refused(tmp_path: Path) -> None:
+    """Ansible's paramiko connection ignores ansible_ssh_args (testinfra's accepts any key)."""
+    from esms_baseline.run import _verify_host_keys
+
+    plan, site_inv = _plan(tmp_path, "      ansible_connection: paramiko_ssh\n")
+    refused, _ = _verify_host_keys(plan, site_inv, tmp_path / "state", False)  # type: ignore[arg-type]
+    assert "h1" in refused and "paramiko_ssh" in refused["h1"]
+
+
+def test_the_check_never_reuses_a_control_master_the_inventory_names(tmp_path: Path) -> None:
+    """An inventory's ControlPath (ansible_ssh_common_args) came before the check's
+    ``ControlPath=none``: ssh would have run the check over a master opened earlier by any
+    ssh/ansible command, maybe without host key verification. The check's ssh command, as
+    testinfra builds it, read back with ``ssh -G``."""
+    from esms_baseline.conformance.collectors import testinfra_host
+
+    inv = tmp_path / "inventory.yml"
+    inv.write_text("all:\n  hosts:\n    h1:\n      ansible_host: h1.example.invalid\n"
+                   f"      ansible_ssh_common_args: '-o ControlMaster=auto -o "
+                   f"ControlPath={tmp_path}/cp-%C'\n")
+    host = testinfra_host(f"ansible://h1?ansible_inventory={inv}", "-o StrictHostKeyChecking=yes")
+    cmd, args = host.backend._build_ssh_command("true")
+    argv = shlex.split(" ".join(cmd) % tuple(shlex.quote(str(a)) for a in args))
+    conf = _ssh_g(argv[1:-1])
+    assert "controlpath" not in conf and conf["controlmaster"] == "false"  # none: not printed
+    assert conf["stricthostkeychecking"] == "true"
+
+
+def test_a_refused_host_is_out_of_the_run_whatever_the_limit_words_match(tmp_path: Path) -> None:
+    """A limit word is an Ansible pattern: a planned host named like a group of the
+    connection inventory (or ``all``) took in the group's hosts, the refused one included.
+    Ansible's own reading of the limit (``ansible-playbook --list-hosts``)."""
+    import subprocess
+    import sys
+
+    from esms_baseline.run import run_limit, write_run_group
+
+    inv = tmp_path / "inventory.yml"
+    inv.write_text("all:\n  children:\n    web:\n      hosts:\n        web1: {}\n        web2: {}\n"
+                   "        web3: {}\n")
+    play = tmp_path / "play.yml"
+    play.write_text("- hosts: all\n  gather_facts: false\n  tasks: []\n")
+    exe = Path(sys.executable).parent / "ansible-playbook"
+    for words in (["web", "web1"], ["all", "web1"]):
+        # web2 refused; web3 is not a planned host (never verified)
+        group = write_run_group(tmp_path, [w for w in words if w != "all"])
+        limit = run_limit(words, {"web2": "changed key"})
+        out = subprocess.run([str(exe), "-i", str(inv), "-i", str(group), str(play),
+                              "--list-hosts", "--limit", limit],
+                             capture_output=True, text=True, check=True).stdout
+        assert "web2" not in out and "web3" not in out and "web1" in out, (limit, out)

@@ -330,3 +330,22 @@ def test_firewall_source_asserts_are_anchored_at_the_end() -> None:
     (expr,) = [c for c in t["ansible.builtin.assert"]["that"] if "sources" in c]
     assert condition(expr, {"esms_firewall_management_sources": ["203.0.113.0/24"]})
     assert not condition(expr, {"esms_firewall_management_sources": ["203.0.113.0/24\n"]})
+
+
+def test_drift_unit_refuses_a_final_backslash() -> None:
+    """A unit line ending with a backslash continues onto the next line (systemd.syntax(7);
+    seen with systemd-analyze verify: the next directive vanished into Description=)."""
+    with pytest.raises(ScheduleError, match="backslash"):
+        render_units(ScheduleSpec(site="EHPAD \\", profile=Path("/etc/esms/site.yml")))
+    with pytest.raises(ScheduleError, match="backslash"):
+        render_units(ScheduleSpec(site="x", profile=Path("/p.yml"), env_file=Path("/e\\")))
+    units = render_units(ScheduleSpec(site="a \\ b", profile=Path("/p.yml")))
+    assert any("of a \\ b" in t for t in units.values())  # inside the line: kept
+
+
+def test_drift_unit_environment_keeps_a_dollar() -> None:
+    """Environment= does not expand $ (systemd.exec(5)): doubling it changed the path."""
+    units = render_units(ScheduleSpec(site="x", profile=Path("/p.yml"),
+                                      history=Path("/var/lib/h $x%.sqlite")))
+    service = next(t for n, t in units.items() if n.endswith(".service"))
+    assert 'Environment="ESMS_HISTORY=/var/lib/h $x%%.sqlite"' in service

@@ -70,6 +70,10 @@ def test_only_what_the_run_needs_is_passed_and_recorded(
                  "ESMS_TEST_UNRELATED_TOKEN": secrets.token_hex(8)}
     for k, v in unrelated.items():
         monkeypatch.setenv(k, v)
+    # an Ansible setting that would leave module arguments (a password) on the host
+    monkeypatch.setenv("ANSIBLE_KEEP_REMOTE_FILES", "1")
+    # a default connection that ignores the enforced host key options
+    monkeypatch.setenv("ANSIBLE_TRANSPORT", "paramiko")
     plan = build_plan(load_profile(EXAMPLE), inventory=_unreachable_inventory(tmp_path),
                       limit="lab-01")  # lab-01 backs up: every secret is needed
     assert len(plan.secret_env) == len(env_secrets)
@@ -81,6 +85,11 @@ def test_only_what_the_run_needs_is_passed_and_recorded(
     assert not set(unrelated) & set(env) and not set(env_secrets) & set(env)
     assert {"PATH", "ANSIBLE_ROLES_PATH", "ANSIBLE_HOST_KEY_CHECKING"} <= set(env)
     assert env["ANSIBLE_HOST_KEY_CHECKING"] == "True"
+    assert env["ANSIBLE_DEBUG"] == "False" and env["ANSIBLE_KEEP_REMOTE_FILES"] == "False"
+    assert env["ANSIBLE_TRANSPORT"] == "ssh"
+    # ssh control sockets of this run only (an earlier unverified master is never reused)
+    control_dir = Path(env["ANSIBLE_SSH_CONTROL_PATH_DIR"])
+    assert control_dir.name.startswith("esms-cp-") and not control_dir.exists()
     blobs = [p.read_text(errors="replace") for p in (tmp_path / "runs").rglob("*") if p.is_file()]
     for value in [*unrelated.values(), *env_secrets.values()]:
         assert not any(value in b for b in blobs)

@@ -133,7 +133,8 @@ def testinfra_host(spec: str, ssh_options: str = "") -> Any:
     An ``ansible://`` spec is resolved from the inventory to the SSH connection Ansible would
     use (user, become, ``ansible_ssh_common_args``). On SSH our options are added: fail fast
     on a dead host and never use or leave a ControlMaster. ``ssh_options`` (the verified
-    known_hosts, see esms_baseline.hostkeys) go first: ssh keeps the first value it reads.
+    known_hosts, see esms_baseline.hostkeys), then ours, go before the inventory's: ssh keeps
+    the first value it reads.
     """
     import testinfra
 
@@ -146,7 +147,9 @@ def testinfra_host(spec: str, ssh_options: str = "") -> Any:
             host, backend = inner, inner.backend
     if backend.NAME in ("ssh", "safe-ssh"):
         backend.controlpersist = 0
-        backend.ssh_extra_args = f"{ssh_options} {backend.ssh_extra_args or ''} {SSH_EXTRA_ARGS}".strip()
+        # ours before the inventory's: ssh keeps the first value, and an inventory's
+        # ControlPath would reuse a master opened earlier without host key verification
+        backend.ssh_extra_args = f"{ssh_options} {SSH_EXTRA_ARGS} {backend.ssh_extra_args or ''}".strip()
     return host
 
 
