@@ -122,6 +122,46 @@ MESSAGES: dict[str, tuple[str, str]] = {
                    "le fichier témoin restauré diffère du fichier local"),
     "bak.unreachable": ("unreachable repository: {e}", "dépôt injoignable : {e}"),
     "bak.not_configured_v": ("backup not configured", "sauvegarde non configurée"),
+    # settings stated where the reference scanner reads them (docs/scanner.md)
+    "scan.sshd_states": ("{f} states {k} {v}, not {w}", "{f} indique {k} {v}, et non {w}"),
+    "scan.pwq_unstated": ("not stated in /etc/security/pwquality.conf: {k}",
+                          "non indiqué dans /etc/security/pwquality.conf : {k}"),
+    "scan.pwq_weaker": ("weaker values also stated in pwquality.conf: {v}",
+                        "valeurs plus faibles aussi indiquées dans pwquality.conf : {v}"),
+    "scan.root_age": ("root's maximum age is {a} d, not {b} d",
+                      "l'âge maximal du mot de passe de root est de {a} j, et non {b} j"),
+    "scan.history": (("password history remembers {n} password(s), not {m} (pam_pwhistory "
+                      "before pam_unix in common-password)"),
+                     ("l'historique retient {n} mot(s) de passe, et non {m} (pam_pwhistory "
+                      "avant pam_unix dans common-password)")),
+    # undeclared interactive accounts, UID 0 (rules/accounts_admin.py)
+    "acc.uid0_manual": (("manual action required: {a} (a UID 0 account is locked and expired by "
+                         "apply, never deleted, and a rule of /etc/sudoers or outside "
+                         "/etc/sudoers.d is not edited)"),
+                        ("action manuelle requise : {a} (un compte d'UID 0 est verrouillé et "
+                         "expiré par l'application, jamais supprimé, et une règle de /etc/sudoers "
+                         "ou hors de /etc/sudoers.d n'est pas modifiée)")),
+    "acc.interactive_ok": ("every interactive account is declared",
+                         "tout compte interactif est déclaré"),
+    "acc.undeclared": (("manual action required: undeclared interactive account(s) {a}: declare "
+                        "them (or mark them departed), or add them to accounts.local_allowlist"),
+                       ("action manuelle requise : compte(s) interactif(s) non déclaré(s) {a} : "
+                        "les déclarer (ou les marquer partis), ou les ajouter à "
+                        "accounts.local_allowlist")),
+    "acc.interactive_allow": (("interactive accounts (uid >= UID_MIN, usable password or login "
+                               "shell): declared users, the management account, or the known "
+                               "local accounts {a}"),
+                              ("comptes interactifs (uid >= UID_MIN, mot de passe utilisable ou "
+                               "shell de connexion) : utilisateurs déclarés, le compte de "
+                               "l'infogérant, ou les comptes locaux connus {a}")),
+    "acc.interactive": (("interactive accounts (uid >= UID_MIN, usable password or login shell): "
+                         "declared users, the management account"),
+                        ("comptes interactifs (uid >= UID_MIN, mot de passe utilisable ou shell "
+                         "de connexion) : utilisateurs déclarés, le compte de l'infogérant")),
+    "acc.interactive_found": ("uid {u}, shell {s}, password usable",
+                              "uid {u}, shell {s}, mot de passe utilisable"),
+    "acc.interactive_locked": ("uid {u}, shell {s}, password locked",
+                               "uid {u}, shell {s}, mot de passe verrouillé"),
     # Windows backups (rules/windows/backup.py)
     "bak.w_not_backed": ("not backed up: {p}", "non sauvegardé : {p}"),
     "bak.w_retention": ("retention {a} instead of {b}", "rétention {a} au lieu de {b}"),

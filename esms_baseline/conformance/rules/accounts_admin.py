@@ -164,7 +164,7 @@ def acc_04(facts: Mapping[str, Any], variables: Mapping[str, Any]) -> Outcome:
     manual = sorted(k for k, v in extra.items() if _manual(v))
     if manual:
         problems.append(f"{MANUAL_ACTION}: " + ", ".join(f"{k} ({extra[k]})" for k in manual)
-                        + " (a UID 0 account is locked and expired by apply, never deleted; "
+                        + " (a UID 0 account is locked and expired by apply, never deleted, and "
                           "a rule of /etc/sudoers or outside /etc/sudoers.d is not edited)")
     if extra:
         problems.append("undeclared administrators: " + ", ".join(sorted(extra)))
