@@ -212,6 +212,15 @@ def apply(
             "ANSIBLE_NOCOLOR": "True",
             "ANSIBLE_DISPLAY_SKIPPED_HOSTS": "False",
             "ANSIBLE_PYTHON_INTERPRETER": "auto_silent",
+            # Speed (docs/apply.md): one SSH round trip per module instead of ~4 (pipelining:
+            # needs sudo without `requiretty`, Debian's default; set ANSIBLE_PIPELINING=False
+            # for a site that sets it), and no zlib compression of the already zipped module
+            # payloads. The SSH master per host stays (ControlPersist); its socket folder is
+            # the inventory's ansible_control_path_dir when set (the lab sets one per lab).
+            "ANSIBLE_PIPELINING": os.environ.get("ANSIBLE_PIPELINING", "True"),
+            "ANSIBLE_SSH_ARGS": os.environ.get(
+                "ANSIBLE_SSH_ARGS", "-o ControlMaster=auto -o ControlPersist=60s"
+            ),
         }
         envvars["PATH"] = str(Path(_ansible_playbook()).parent) + os.pathsep + os.environ.get(
             "PATH", os.defpath

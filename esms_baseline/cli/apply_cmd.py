@@ -26,6 +26,8 @@ def register(sub: Any) -> None:
     p.add_argument("--artifacts-dir", type=Path, help="where run artifacts go")
     p.add_argument("--vault-password-file", type=Path, help="password file of the profile's vault")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    p.add_argument("--drifted", action="store_true",
+                   help="check first, then apply on each host only the controls that fail")
     p.set_defaults(func=run)
 
 
@@ -77,6 +79,8 @@ def render_table(result: ApplyResult) -> str:
 def run(args: argparse.Namespace) -> int:
     profile = load_profile(args.profile)
     controls = split_ids(args.controls)
+    if args.drifted:
+        return _run_drifted(args, profile, controls)
     plan = build_plan(profile, inventory=args.inventory, limit=args.limit, controls=controls)
     mode = "dry run (--check)" if args.check else "apply"
     print(f"{mode}: {profile.site.name}, {len(plan.hosts)} host(s): {', '.join(plan.host_names)}",
@@ -100,4 +104,42 @@ def run(args: argparse.Namespace) -> int:
             print(f"error: {ha.host}: {err}", file=sys.stderr)
     verb = "would change" if args.check else "changed"
     print(f"\n{result.changed} task(s) {verb}; status {result.status}; artifacts: {result.artifacts_dir}")
+    return result.exit_code
+
+
+def _run_drifted(args: argparse.Namespace, profile: Any, controls: list[str] | None) -> int:
+    """``apply --drifted``: check, then apply only the failing controls of each host."""
+    from esms_baseline.converge import ALL, apply_drifted
+
+    if args.check or controls:
+        print("error: --drifted chooses the controls itself: not with --check or --controls",
+              file=sys.stderr)
+        return 2
+
+    def checked(result: Any, todo: dict[str, frozenset[str]]) -> None:
+        hosts = sorted({r.host for r in result.results})
+        print(f"apply --drifted: {profile.site.name}, checked {len(hosts)} host(s), "
+              f"{len(hosts) - len(todo)} compliant", file=sys.stderr)
+        for host, cids in sorted(todo.items()):
+            what = "every control (not reached by the check)" if cids == ALL else ", ".join(sorted(cids))
+            print(f"  {host:<12} re-apply   {what}", file=sys.stderr)
+
+    done = apply_drifted(
+        profile,
+        inventory=args.inventory,
+        limit=args.limit,
+        forks=args.forks,
+        artifacts_dir=args.artifacts_dir,
+        vault_password_file=args.vault_password_file,
+        progress=None if args.quiet else _progress,
+        checked=checked,
+    )
+    result = done.result
+    print(render_table(result))
+    for ha in result.hosts:
+        for err in ha.errors:
+            print(f"error: {ha.host}: {err}", file=sys.stderr)
+    runs = f"{len(done.runs)} Ansible run(s)" if done.runs else "nothing to apply"
+    print(f"\n{result.changed} task(s) changed; {runs}; status {result.status}"
+          + (f"; artifacts: {result.artifacts_dir}" if done.runs else ""))
     return result.exit_code
