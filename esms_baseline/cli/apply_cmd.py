@@ -117,9 +117,9 @@ def _run_drifted(args: argparse.Namespace, profile: Any, controls: list[str] | N
         return 2
 
     def checked(result: Any, todo: dict[str, frozenset[str]]) -> None:
-        hosts = sorted({r.host for r in result.results})
+        hosts = list(result.hosts)
         print(f"apply --drifted: {profile.site.name}, checked {len(hosts)} host(s), "
-              f"{len(hosts) - len(todo)} compliant", file=sys.stderr)
+              f"{len(hosts) - len(todo)} with nothing to re-apply", file=sys.stderr)
         for host, cids in sorted(todo.items()):
             what = "every control (not reached by the check)" if cids == ALL else ", ".join(sorted(cids))
             print(f"  {host:<12} re-apply   {what}", file=sys.stderr)
