@@ -9,8 +9,8 @@ from typing import Any
 
 from esms_baseline.catalogue import AREAS, load_catalogue
 from esms_baseline.plan import build_plan
-from esms_baseline.profile import load_profile
-from esms_baseline.results import ApplyResult, TaskOutcome
+from esms_baseline.profile import SiteProfile, load_profile
+from esms_baseline.results import ApplyResult, CheckResult, TaskOutcome
 from esms_baseline.run import Progress, apply
 
 
@@ -107,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
     return result.exit_code
 
 
-def _run_drifted(args: argparse.Namespace, profile: Any, controls: list[str] | None) -> int:
+def _run_drifted(args: argparse.Namespace, profile: SiteProfile, controls: list[str] | None) -> int:
     """``apply --drifted``: check, then apply only the failing controls of each host."""
     from esms_baseline.converge import ALL, apply_drifted
 
@@ -116,7 +116,7 @@ def _run_drifted(args: argparse.Namespace, profile: Any, controls: list[str] | N
               file=sys.stderr)
         return 2
 
-    def checked(result: Any, todo: dict[str, frozenset[str]]) -> None:
+    def checked(result: CheckResult, todo: dict[str, frozenset[str]]) -> None:
         hosts = list(result.hosts)
         print(f"apply --drifted: {profile.site.name}, checked {len(hosts)} host(s), "
               f"{len(hosts) - len(todo)} with nothing to re-apply", file=sys.stderr)
