@@ -160,3 +160,22 @@ def test_batches_past_max_runs_merge_the_rest_with_the_union() -> None:
     todo["e"] = ALL
     assert batches(todo, max_runs=2)[-1] == (("c", "d", "e"), ALL)
     assert batches({}) == []
+
+
+@pytest.mark.parametrize("extra", [["--check"], ["--controls", "ESMS-BAN-01"]])
+def test_cli_drifted_refuses_check_and_controls(extra: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    from esms_baseline.cli import main
+
+    assert main(["apply", str(ROOT / "examples" / "site.yml"), "--drifted", *extra]) == 2
+    assert "--drifted chooses the controls itself" in capsys.readouterr().err
+
+
+def test_drifted_refuses_to_start_without_its_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    from esms_baseline.converge import apply_drifted
+    from esms_baseline.errors import RunError
+
+    profile = load_profile(ROOT / "examples" / "site.yml")
+    for env in build_plan(profile).secret_env.values():
+        monkeypatch.delenv(env, raising=False)
+    with pytest.raises(RunError, match="ESMS_PW_"):  # before any check or connection
+        apply_drifted(profile)
