@@ -151,12 +151,12 @@ def test_targets_reapply_failed_and_errored_automated_controls_only(plan: Any) -
 
 def test_batches_group_hosts_needing_the_same_controls() -> None:
     todo = {"a": frozenset({"X"}), "b": frozenset({"X"}), "c": frozenset({"Y"})}
-    assert batches(todo) == [(("a", "b"), {"X"}), (("c",), {"Y"})]
+    assert batches(todo) == [(("a", "b"), frozenset({"X"})), (("c",), frozenset({"Y"}))]
 
 
 def test_batches_past_max_runs_merge_the_rest_with_the_union() -> None:
     todo = {"a": frozenset({"X"}), "b": frozenset({"X"}), "c": frozenset({"Y"}), "d": frozenset({"Z"})}
-    assert batches(todo, max_runs=2) == [(("a", "b"), {"X"}), (("c", "d"), {"Y", "Z"})]
+    assert batches(todo, max_runs=2) == [(("a", "b"), frozenset({"X"})), (("c", "d"), frozenset({"Y", "Z"}))]
     todo["e"] = ALL
     assert batches(todo, max_runs=2)[-1] == (("c", "d", "e"), ALL)
     assert batches({}) == []
