@@ -8,8 +8,8 @@ Which controls are re-applied, per host (:func:`targets`):
 
 - a control whose verdict is ``fail`` or ``error`` (the check could not tell) and that is
   automated and implemented on the host's platform (an organisational control has no task);
-- every control of a host the check could not reach (``unreachable``): a full apply, which
-  reports the host unreachable again if it still is;
+- every control of a host the check could not reach (``unreachable``) or did not report on:
+  a full apply, which reports the host unreachable again if it still is;
 - never a control that passes, is not applicable or is excepted.
 
 Hosts that need the same controls are applied together, one Ansible run per distinct set;
@@ -77,6 +77,8 @@ def targets(result: CheckResult, plan: Plan) -> dict[str, frozenset[str]]:
             continue
         if control.kind == "automated" and control.implemented_on(platform[r.host]):
             out.setdefault(r.host, set()).add(r.control)
+    for host in set(platform) - {r.host for r in result.results}:
+        out[host] = set(ALL)  # the check said nothing about it: never take silence for compliance
     return {h: frozenset(c) for h, c in out.items() if c}
 
 
@@ -84,6 +86,7 @@ def batches(todo: Mapping[str, frozenset[str]], max_runs: int = 4) -> list[tuple
     """Group hosts by the controls they need: [(hosts, controls)], biggest groups first; past
     ``max_runs`` groups, the rest goes into one last group with the union of its controls (or
     ``ALL`` if one of them is a full apply)."""
+    max_runs = max(1, max_runs)
     groups: dict[frozenset[str], list[str]] = {}
     for host, controls in sorted(todo.items()):
         groups.setdefault(controls, []).append(host)

@@ -146,7 +146,10 @@ def test_targets_reapply_failed_and_errored_automated_controls_only(plan: Any) -
         ("(site)", "ESMS-ORG-01", Verdict.FAIL),  # organisational: nothing to apply
         ("elsewhere", "ESMS-BAN-01", Verdict.FAIL),  # not a host of the plan
     ])
+    # lab-02 passes what it was checked for; a host the check says nothing about is applied fully
     assert targets(res, plan) == {"lab-01": {"ESMS-BAN-01", "ESMS-PWD-01"}, "lab-03": ALL}
+    assert targets(_result([("lab-01", "ESMS-BAN-01", Verdict.PASS),
+                            ("lab-02", "ESMS-BAN-01", Verdict.PASS)]), plan) == {"lab-03": ALL}
 
 
 def test_batches_group_hosts_needing_the_same_controls() -> None:
