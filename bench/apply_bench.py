@@ -108,7 +108,8 @@ def bench_profile(names: list[str], path: Path) -> dict[str, str]:
     return {e: "Esms-" + secrets.token_urlsafe(16) for e in sorted(envs)}
 
 
-def bench(count: int, repeat: int, forks: int, state_dir: Path, drifted: bool) -> dict[str, Any]:
+def bench(count: int, repeat: int, forks: int, state_dir: Path, drifted: bool,
+          baseline_src: Path | None = None, only: set[str] | None = None) -> dict[str, Any]:
     from esms_baseline import lab as lab_api
 
     lab = lab_api.up(count, state_dir=state_dir)
@@ -139,7 +140,10 @@ def bench(count: int, repeat: int, forks: int, state_dir: Path, drifted: bool) -
                 for n in names:
                     lab_api.nsenter_run(lab, n, ["bash", "-c", before])
             refs.setdefault(kind, []).append(reference())
-            runs.setdefault(kind, []).append(timed(argv, env))
+            run_env = env
+            if kind.endswith("[baseline]"):  # another source tree of esms-baseline, same lab
+                run_env = dict(env, PYTHONPATH=str(baseline_src))
+            runs.setdefault(kind, []).append(timed(argv, run_env))
 
         measure("first apply", [*cli, "apply", *common, "-q"])
         plan: list[tuple[str, list[str], str | None]] = [
@@ -151,6 +155,9 @@ def bench(count: int, repeat: int, forks: int, state_dir: Path, drifted: bool) -
                 ("drifted (compliant)", [*cli, "apply", *common, "-q", "--drifted"], None),
                 ("drifted (1 break/host)", [*cli, "apply", *common, "-q", "--drifted"], BREAK[1]),
             ]
+        if baseline_src is not None:
+            plan.insert(0, ("re-apply [baseline]", [*cli, "apply", *common, "-q"], None))
+        plan = [p for p in plan if only is None or p[0].split(" [")[0] in only]
         for _ in range(repeat):
             for kind, argv, before in plan:
                 measure(kind, argv, before)
@@ -179,13 +186,19 @@ def main() -> int:
     p.add_argument("--state-dir", type=Path, default=STATE_DIR)
     p.add_argument("--no-drifted", action="store_true", help="skip the --drifted runs")
     p.add_argument("--keep", action="store_true", help="leave the last lab up")
+    p.add_argument("--baseline-src", type=Path,
+                   help="also time the re-apply of another source tree of esms-baseline (e.g. "
+                        "`git archive <commit>` unpacked), interleaved with this one: before/after")
+    p.add_argument("--only", help="only these runs after the first apply (comma-separated, e.g. re-apply)")
     args = p.parse_args()
     from esms_baseline import lab as lab_api
 
     try:
         for n in args.counts:
             lab_api.down(args.state_dir)
-            r = bench(n, args.repeat, args.forks, args.state_dir, drifted=not args.no_drifted)
+            r = bench(n, args.repeat, args.forks, args.state_dir, drifted=not args.no_drifted,
+                      baseline_src=args.baseline_src,
+                      only=set(args.only.split(",")) if args.only else None)
             line = [f"{n:>3} host(s)"]
             for kind, k in r.items():
                 if isinstance(k, dict):
