@@ -68,12 +68,12 @@ def _tree_rss_kib(root_pid: int) -> int:
     return total
 
 
-def timed(argv: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
+def timed(argv: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> dict[str, Any]:
     """Run ``argv``: wall seconds, peak RSS of its largest process and of its whole tree (MiB),
     exit status and the tail of its output."""
     with tempfile.TemporaryFile() as out:
         started = time.monotonic()
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env)
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd)
         peak = [0]
         done = threading.Event()
 
@@ -140,10 +140,11 @@ def bench(count: int, repeat: int, forks: int, state_dir: Path, drifted: bool,
                 for n in names:
                     lab_api.nsenter_run(lab, n, ["bash", "-c", before])
             refs.setdefault(kind, []).append(reference())
-            run_env = env
+            run_env, cwd = env, None
             if kind.endswith("[baseline]"):  # another source tree of esms-baseline, same lab
-                run_env = dict(env, PYTHONPATH=str(baseline_src))
-            runs.setdefault(kind, []).append(timed(argv, run_env))
+                # (-m puts the current folder first on sys.path: run from that tree)
+                run_env, cwd = dict(env, PYTHONPATH=str(baseline_src)), baseline_src
+            runs.setdefault(kind, []).append(timed(argv, run_env, cwd))
 
         measure("first apply", [*cli, "apply", *common, "-q"])
         plan: list[tuple[str, list[str], str | None]] = [
