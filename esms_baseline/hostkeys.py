@@ -43,8 +43,9 @@ _DEFAULT_USER_FILES = {"~/.ssh/known_hosts", "~/.ssh/known_hosts2", "/dev/null",
 #: Host key algorithms fetched by ``trust`` (one connection each; the host may lack some).
 TRUST_ALGORITHMS = ("ssh-ed25519", "ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521",
                     "rsa-sha2-512,rsa-sha2-256")
-#: Ansible's default ``ssh_args`` (kept after ours: compression and connection reuse).
-ANSIBLE_DEFAULT_SSH_ARGS = "-C -o ControlMaster=auto -o ControlPersist=60s"
+#: Ansible's default ``ssh_args`` without ``-C`` (kept after ours: connection reuse; no zlib
+#: compression of module payloads that are already zipped, docs/apply.md).
+ANSIBLE_DEFAULT_SSH_ARGS = "-o ControlMaster=auto -o ControlPersist=60s"
 PROBE_TIMEOUT_SECONDS = 20
 _NON_SSH_CONNECTIONS = {"winrm", "psrp", "local", "community.docker.docker", "docker"}
 #: Connections that do not run OpenSSH: Ansible's paramiko plugin ignores ``ansible_ssh_args``

@@ -351,6 +351,11 @@ def apply(
             # a host without ansible_connection uses OpenSSH (which gets the enforced host
             # key options), whatever an ansible.cfg or the environment says (paramiko)
             "ANSIBLE_TRANSPORT": "ssh",
+            # Speed (docs/apply.md): one SSH round trip per module instead of ~4 (pipelining:
+            # needs sudo without `requiretty`, Debian's default; set ANSIBLE_PIPELINING=False
+            # for a site that sets it). The ssh arguments (no -C, one master per host) are set
+            # per host with the enforced host key options (hostkeys.ANSIBLE_DEFAULT_SSH_ARGS).
+            "ANSIBLE_PIPELINING": os.environ.get("ANSIBLE_PIPELINING", "True"),
         }
         envvars["PATH"] = str(Path(_ansible_playbook()).parent) + os.pathsep + os.environ.get(
             "PATH", os.defpath

@@ -11,8 +11,8 @@ from esms_baseline.catalogue import AREAS, load_catalogue
 from esms_baseline.cli.fleet_cmd import add_fleet_arguments
 from esms_baseline.cli.worker_opts import add_worker_arguments, worker_apply_fn
 from esms_baseline.plan import build_plan
-from esms_baseline.profile import load_profile
-from esms_baseline.results import ApplyResult, TaskOutcome
+from esms_baseline.profile import SiteProfile, load_profile
+from esms_baseline.results import ApplyResult, CheckResult, TaskOutcome
 from esms_baseline.run import Progress, apply
 
 
@@ -34,6 +34,8 @@ def register(sub: Any) -> None:
                         "a changed one); see docs/host-keys.md")
     add_fleet_arguments(p)
     add_worker_arguments(p)
+    p.add_argument("--drifted", action="store_true",
+                   help="check first, then apply on each host only the controls that fail")
     p.set_defaults(func=run)
 
 
@@ -90,6 +92,8 @@ def run(args: argparse.Namespace) -> int:
         return fleet_status
     profile = load_profile(args.profile)
     controls = split_ids(args.controls)
+    if args.drifted:
+        return _run_drifted(args, profile, controls)
     plan = build_plan(profile, inventory=args.inventory, limit=args.limit, controls=controls)
     mode = "dry run (--check)" if args.check else "apply"
     print(f"{mode}: {profile.site.name}, {len(plan.hosts)} host(s): {', '.join(plan.host_names)}",
@@ -133,3 +137,39 @@ def render_manual_actions(result: ApplyResult) -> str:
     lines = [head]
     lines += [f"  {host:<12} {a.control:<12} {a.reason}" for host, a in actions]
     return "\n".join(lines)
+def _run_drifted(args: argparse.Namespace, profile: SiteProfile, controls: list[str] | None) -> int:
+    """``apply --drifted``: check, then apply only the failing controls of each host."""
+    from esms_baseline.converge import ALL, apply_drifted
+
+    if args.check or controls:
+        print("error: --drifted chooses the controls itself: not with --check or --controls",
+              file=sys.stderr)
+        return 2
+
+    def checked(result: CheckResult, todo: dict[str, frozenset[str]]) -> None:
+        hosts = list(result.hosts)
+        print(f"apply --drifted: {profile.site.name}, checked {len(hosts)} host(s), "
+              f"{len(hosts) - len(todo)} with nothing to re-apply", file=sys.stderr)
+        for host, cids in sorted(todo.items()):
+            what = "every control (not reached by the check)" if cids == ALL else ", ".join(sorted(cids))
+            print(f"  {host:<12} re-apply   {what}", file=sys.stderr)
+
+    done = apply_drifted(
+        profile,
+        inventory=args.inventory,
+        limit=args.limit,
+        forks=args.forks,
+        artifacts_dir=args.artifacts_dir,
+        vault_password_file=args.vault_password_file,
+        progress=None if args.quiet else _progress,
+        checked=checked,
+    )
+    result = done.result
+    print(render_table(result))
+    for ha in result.hosts:
+        for err in ha.errors:
+            print(f"error: {ha.host}: {err}", file=sys.stderr)
+    runs = f"{len(done.runs)} Ansible run(s)" if done.runs else "nothing to apply"
+    print(f"\n{result.changed} task(s) changed; {runs}; status {result.status}"
+          + (f"; artifacts: {result.artifacts_dir}" if done.runs else ""))
+    return result.exit_code
