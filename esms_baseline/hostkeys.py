@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from esms_baseline.errors import EsmsError
+from esms_baseline.statedir import default_state_dir
 
 #: Folder of the per-site known_hosts files, under the state dir.
 KNOWN_HOSTS_DIR = "known_hosts"
@@ -117,14 +118,6 @@ def _ssh_quote(text: str) -> str:
         raise HostKeyError(f"unusable known_hosts path {text!r} (quote or control character)")
     return f'"{text}"' if re.search(r"\s", text) else text
 
-
-def default_state_dir() -> Path:
-    """``$ESMS_STATE_DIR``, else ``$XDG_STATE_HOME/esms-baseline`` (as the run layer)."""
-    env = os.environ.get("ESMS_STATE_DIR")
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "esms-baseline"
 
 
 def site_known_hosts(site_name: str, state_dir: Path | None = None) -> Path:

@@ -32,8 +32,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from esms_baseline.errors import PlanError
 from esms_baseline.plan import Plan, build_plan
 from esms_baseline.profile.hostvars import resolve as resolve_host_vars
@@ -51,27 +49,6 @@ DEPTH_ENV = "ESMS_INVENTORY_DEPTH"
 MAX_DEPTH = 2
 
 
-class _Unsafe(str):
-    """A string Ansible must never template (written ``!unsafe``)."""
-
-
-class _Dumper(yaml.SafeDumper):
-    pass
-
-
-_Dumper.add_representer(_Unsafe, lambda d, v: d.represent_scalar("!unsafe", str(v)))
-
-
-def _unsafe(value: Any) -> Any:
-    if isinstance(value, str):
-        return _Unsafe(value)
-    if isinstance(value, dict):
-        return {k: _unsafe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_unsafe(v) for v in value]
-    return value
-
-
 @dataclass(frozen=True)
 class SiteInventory:
     """A site's inventory: per host its connection variables and its role variables, the
@@ -84,27 +61,19 @@ class SiteInventory:
     #: the MSP's own settings, which may hold templates (a vaulted password's variable)
     connection: dict[str, dict[str, Any]] = field(default_factory=dict)
 
-    def to_document(self, *, unsafe: bool = False) -> dict[str, Any]:
-        """The YAML inventory form (``all.children``). ``unsafe``: role and group variables
-        (text from the profile) marked so that Ansible never templates them."""
-        mark = _unsafe if unsafe else (lambda v: v)
+    def to_document(self) -> dict[str, Any]:
+        """The YAML inventory form (``all.children``). Written to a file for Ansible, it goes
+        through ``esms_baseline.profile.ansible_yaml.dump`` (profile text ``!unsafe``)."""
         children: dict[str, Any] = {}
         for group, members in self.groups.items():
             node: dict[str, Any] = {"hosts": {}}
             for h in members:
-                node["hosts"][h] = ({**self.connection.get(h, {}), **mark(self.hosts[h])}
+                node["hosts"][h] = ({**self.connection.get(h, {}), **self.hosts[h]}
                                     if group == SITE_GROUP else None)
             if self.group_vars.get(group):
-                node["vars"] = mark(dict(self.group_vars[group]))
+                node["vars"] = dict(self.group_vars[group])
             children[group] = node
         return {"all": {"children": children}}
-
-    def to_yaml(self) -> str:
-        """The inventory as a YAML file for Ansible. Every string that comes from the profile
-        is ``!unsafe``: a name or a banner text like ``{{ lookup('pipe', ...) }}`` stays text
-        (ansible-core trusts templates in inventory files)."""
-        return yaml.dump(self.to_document(unsafe=True), Dumper=_Dumper, sort_keys=True,
-                         allow_unicode=True)
 
 
 def site_inventory(

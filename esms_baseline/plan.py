@@ -462,7 +462,7 @@ def build_check_plan(
     if plan.inventory_sources:
         inv = plan.inventory_sources[0]
     else:
-        from esms_baseline.run import default_state_dir
+        from esms_baseline.statedir import default_state_dir
 
         inv = plan.write_inventory(default_state_dir() / "inventories" / _slug(profile.site.name),
                                    secrets_from_env=True)

@@ -45,8 +45,8 @@ from typing import Any
 import yaml
 
 from esms_baseline.errors import RunError
-from esms_baseline.inventory_source import site_inventory
 from esms_baseline.plan import Plan
+from esms_baseline.profile import ansible_yaml
 from esms_baseline.resources import playbooks_dir, roles_dir
 from esms_baseline.results import ApplyResult, HostApply, TaskOutcome
 
@@ -164,7 +164,8 @@ def build_job(plan: Plan, private: Path, *, connection_inventory: Path,
     shutil.copyfile(connection_inventory, inv / "00-connection.yml")
     (inv / "10-site.yml").write_text(
         "# Written by esms-baseline for one remote job.\n"
-        + site_inventory(plan).to_yaml(),  # profile text is !unsafe: never templated
+        # every profile string !unsafe: never templated (profile/ansible_yaml.py)
+        + ansible_yaml.dump(plan.inventory_document()),
         encoding="utf-8")
     env = private / "env"
     env.mkdir()
@@ -198,7 +199,8 @@ def apply_remote(
     exactly like :func:`esms_baseline.run.apply` (same result type and exit status)."""
     import ansible_runner
 
-    from esms_baseline.run import _Collector, default_state_dir
+    from esms_baseline.run import _Collector
+    from esms_baseline.statedir import default_state_dir
 
     if not plan.hosts:
         raise RunError("no host to apply to")

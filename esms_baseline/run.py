@@ -26,6 +26,7 @@ from esms_baseline.errors import RunError
 from esms_baseline.plan import Plan
 from esms_baseline.resources import playbooks_dir, roles_dir
 from esms_baseline.results import ApplyResult, HostApply, ManualAction, TaskOutcome
+from esms_baseline.statedir import default_state_dir
 
 CONTROL_PREFIX = re.compile(r"^(ESMS-[A-Z]{2,4}-\d{2})\b")
 #: Tasks named "<control id> | Manual action | ..." report, in their msg, a condition left to a
@@ -88,14 +89,6 @@ class _Collector:
             prev = h["controls"].get(cid)
             if prev is None or _RANK[outcome] > _RANK[prev]:
                 h["controls"][cid] = outcome
-
-
-def default_state_dir() -> Path:
-    env = os.environ.get("ESMS_STATE_DIR")
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "esms-baseline"
 
 
 def _event_message(data: Mapping[str, Any]) -> str:
