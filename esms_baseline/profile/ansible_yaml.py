@@ -40,15 +40,20 @@ _Dumper.add_representer(Template, _template)
 
 
 def mark(value: Any) -> Any:
-    """``value`` with every string value (not mapping keys, not a :class:`Template`) marked
-    unsafe, recursively. Ansible's connection variables (``ansible_*``) are left plain:
+    """``value`` with every string value that holds a brace (not mapping keys, not a
+    :class:`Template`) marked unsafe, recursively. Ansible's connection variables (``ansible_*``) are left plain:
     ``ansible-inventory --list`` would print them as ``{"__ansible_unsafe": ...}``, which
     testinfra and ssh cannot read, and the plan has already held them to the schema's
     patterns and enums, none of which admits a brace."""
     if isinstance(value, Template):
         return value
     if isinstance(value, str):
-        return _Unsafe(value)
+        # Only a string with a brace can be a template (Jinja's delimiters {{ {% {#). The
+        # others stay plain, quoted by the dumper where needed: ansible-core 2.19 resolves
+        # an ``!unsafe`` scalar's type even when quoted (``!unsafe '2028-06-30'`` loads as
+        # a date, ``!unsafe '12'`` as an int, ``!unsafe '02:30'`` as YAML 1.1 base 60),
+        # which would change the value a role reads (seen on a lab host: to_datetime failed).
+        return _Unsafe(value) if "{" in value else value
     if isinstance(value, dict):
         return {k: v if str(k).startswith("ansible_") and not isinstance(v, (dict, list))
                 else mark(v) for k, v in value.items()}

@@ -49,9 +49,14 @@ def test_password_references_stay_templates_and_passwords_stay_data() -> None:
     from esms_baseline.profile.ansible_yaml import Template
 
     text = dump({"all": {"hosts": {"h": {"ansible_password": Template("{{ esms_secret_conn_x }}"),
-                                         "esms_site_name": "a {{ b }}", "n": [1, "c"]}}}})
+                                         "esms_site_name": "a {{ b }}", "n": [1, "c"],
+                                         "d": "2028-06-30", "k": "12"}}}})
     assert "ansible_password: '{{ esms_secret_conn_x }}'" in text
-    assert "esms_site_name: !unsafe 'a {{ b }}'" in text and "- !unsafe 'c'" in text
+    assert "esms_site_name: !unsafe 'a {{ b }}'" in text
+    # no brace, no template: plain (quoted) strings, so that their type stays str
+    # (ansible-core 2.19 resolves !unsafe '2028-06-30' to a date and !unsafe '12' to an int)
+    assert "- c\n" in text and "d: '2028-06-30'" in text and "k: '12'" in text
+    assert "!unsafe '2028" not in text and "!unsafe '12'" not in text
 
 
 def test_a_password_holding_braces_is_a_password(tmp_path: Path) -> None:
