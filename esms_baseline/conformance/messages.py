@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from functools import cache
 
+from esms_baseline.conformance.messages_values import KEYS, VALUES
+
 #: key -> (English template, French template)
 MESSAGES: dict[str, tuple[str, str]] = {
     # -- updates ------------------------------------------------------------------------
@@ -46,20 +48,20 @@ MESSAGES: dict[str, tuple[str, str]] = {
                            ("redémarre juste après des mises à jour qui peuvent avoir lieu hors de "
                            "la fenêtre : {w_t}")),
     # -- end of support (ESMS-UPD-04) -----------------------------------------------------
-    "eol.ended": ("{r} has received no security update since {d} ({n} days): {p_t} to plan",
-                  ("{r} ne reçoit plus de correctif de sécurité depuis le {d} ({n} jours) : "
+    "eol.ended": ("{r_t} has received no security update since {d} ({n} days): {p_t} to plan",
+                  ("{r_t} ne reçoit plus de correctif de sécurité depuis le {d} ({n} jours) : "
                   "{p_t} à prévoir")),
-    "eol.soon": ("{r} receives security updates until {d} ({n} days left): {p_t} to plan",
-                 ("{r} reçoit des correctifs de sécurité jusqu'au {d} (encore {n} jours) : "
+    "eol.soon": ("{r_t} receives security updates until {d} ({n} days left): {p_t} to plan",
+                 ("{r_t} reçoit des correctifs de sécurité jusqu'au {d} (encore {n} jours) : "
                  "{p_t} à prévoir")),
-    "eol.until": ("{r} receives security updates until {d}",
-                  "{r} reçoit des correctifs de sécurité jusqu'au {d}"),
-    "eol.unknown": (("{r} is not in the end-of-support table: nothing proves it still receives "
+    "eol.until": ("{r_t} receives security updates until {d}",
+                  "{r_t} reçoit des correctifs de sécurité jusqu'au {d}"),
+    "eol.unknown": (("{r_t} is not in the end-of-support table: nothing proves it still receives "
                     "security updates"),
-                    ("{r} n'est pas dans la table des fins de maintenance : rien ne prouve qu'il "
+                    ("{r_t} n'est pas dans la table des fins de maintenance : rien ne prouve qu'il "
                     "reçoit encore des correctifs de sécurité")),
-    "eol.not_debian": ("{r} is not Debian: its end of support is not in the table",
-                       "{r} n'est pas Debian : sa fin de maintenance n'est pas dans la table"),
+    "eol.not_debian": ("{r_t} is not Debian: its end of support is not in the table",
+                       "{r_t} n'est pas Debian : sa fin de maintenance n'est pas dans la table"),
     "eol.expected": ("security updates on {d}, end more than {n} days away",
                      "correctifs de sécurité le {d}, fin à plus de {n} jours"),
     "eol.a_debian": ("a Debian release", "une version de Debian"),
@@ -447,6 +449,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "v.at_least_one": ("at least one", "au moins un"),
     "v.not_declared": ("not declared", "non déclaré"),
 }
+# found / expected values of the rules (issue #14), kept in their own module (file size)
+MESSAGES.update(VALUES)
 
 
 @cache
@@ -482,3 +486,8 @@ def translate(message: str, lang: str = "fr") -> str:
 def untranslated(message: str) -> list[str]:
     """The parts of ``message`` no template knows (tests)."""
     return [p for p in message.split("; ") if p and _part(p) is None]
+
+
+def key_text(key: str, lang: str = "fr") -> str:
+    """A key of a found / expected dictionary in ``lang`` (identifiers stay as they are)."""
+    return key if lang == "en" else KEYS.get(key, key)

@@ -42,7 +42,7 @@ def obsolete_section(model: ReportModel, lang: str) -> str:
         badge = "v-fail" if o.verdict == "fail" else "v-warning"
         plan = t(f"plan_{o.plan}", lang) if o.plan in ("upgrade", "replacement", "esu") else o.plan
         rows.append(f'<tr class="row-{_e(o.verdict)}"><td class="nowrap">{_e(o.host)}</td>'
-                    f"<td>{_e(o.release)}</td>"
+                    f"<td>{_e(translate(o.release, lang))}</td>"
                     f'<td><span class="badge {badge}">{_e(support)}</span></td>'
                     f"<td>{_e(plan)}</td></tr>")
     return (head + f'<table><thead><tr><th>{_e(t("col_host", lang))}</th>'

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from esms_baseline.catalogue import SOCLE, load_catalogue
-from esms_baseline.conformance.messages import translate
+from esms_baseline.conformance.messages import key_text, translate
 
 LANGS = ("fr", "en")
 
@@ -331,7 +331,8 @@ def value_text(value: Any, lang: str = "fr") -> str:
     if isinstance(value, str):
         return translate(value, lang)
     if isinstance(value, Mapping):
-        return "; ".join(f"{k}: {value_text(v, lang)}" for k, v in value.items())
+        return "; ".join(f"{key_text(str(k), lang)}: {value_text(v, lang)}"
+                         for k, v in value.items())
     if isinstance(value, (list, tuple, set, frozenset)):
         items = sorted(value, key=str) if isinstance(value, (set, frozenset)) else value
         if not items:

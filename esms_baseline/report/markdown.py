@@ -71,7 +71,7 @@ def render_markdown(model: ReportModel, lang: str = "fr") -> str:
             when = (t("support_unknown", lang) if o.until is None
                     else t("support_ended", lang, date=until) if o.ended
                     else t("support_until", lang, date=until))
-            lines.append(f"- **{o.host}** — {o.release}{c} {when}; "
+            lines.append(f"- **{o.host}** — {value_text(o.release, lang)}{c} {when}; "
                          f"{t('col_plan', lang).lower()}{c} {t('plan_' + o.plan, lang)}")
     accesses = sector.provider_accesses(model)
     if accesses:

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from esms_baseline.conformance.messages import translate, untranslated
+from esms_baseline.conformance.messages import key_text, translate, untranslated
 from esms_baseline.conformance.model import Outcome
 from esms_baseline.conformance.rules import RULES, evaluate
 from esms_baseline.report import render
@@ -30,6 +31,9 @@ KNOWN_ENGLISH = (
     "backup not configured", "charter text absent", "weak hashes",
     # the providers' table: the state of each account (review R14)
     "expires never", ", usable", "days + MaxFileSec",
+    # found / expected values and their keys (issue #14)
+    "(no firewall)", "between 1 and", "last snapshot", "with policy drop", "expires:",
+    "sshd_loglevel:", "unknown release", "readonly and exported", "enabled/active",
 )
 
 
@@ -127,3 +131,98 @@ def test_windows_rule_messages_have_a_french_text() -> None:
         for control, rule in rules.RULES.items():
             missing |= {(control, p) for p in untranslated(rule(facts, VARS).message)}
     assert not missing, sorted(missing)
+
+
+# -- found / expected values (issue #14) ------------------------------------------------
+
+#: English words of the rules' texts; identifiers (PASS_MAX_DAYS, login.defs, VERBOSE,
+#: persistent, DWord...) and the host's own data are not in it and stay as they are
+_ENGLISH_WORDS = """
+    the and or with not no by from only between before after each every also old days
+    never any open unknown last an of is are at as enabled disabled installed active
+    inactive expired expires password passwords account accounts users admins group rule
+    rules success exit readable locked kept built files paths scan repository retention
+    task snapshot restore daily weekly monthly history release ended regular origins
+    security window hours required until unlocks unlock method stored hashed weak refused
+    want both too cut clients user unprivileged showed show charter
+    nobody else rights members run yet contract provider reaches host
+    storage level keys profiles loaded read update installed chains
+    accepted loopback established management opened other packages units
+"""
+_ENGLISH = frozenset(_ENGLISH_WORDS.split())
+_WORD = re.compile(r"(?<![\w.\-])[a-z]+(?![\w.\-])")
+
+
+#: what the administrator reads on the host as it is: a configuration line (PermitRootLogin
+#: no, Persistent=no), the name of a firewall rule the roles create (ESMS management 22/tcp)
+_TECHNICAL = re.compile(r"^(?:[A-Z]\w+[ =](?:no|yes)|ESMS [\w -]+ \d+/(?:tcp|udp))$")
+
+#: options of a configuration file, named as in the file (pam_faillock's unlock_time)
+_OPTIONS = frozenset({"unlock_time"})
+
+
+def _english(text: str) -> list[str]:
+    if _TECHNICAL.match(text):
+        return []
+    return [w for w in _WORD.findall(text) if w in _ENGLISH]
+
+
+def _all_outcomes() -> Iterator[tuple[str, Outcome]]:
+    from esms_baseline.conformance.rules import windows as rules
+    from tests.unit.test_windows_rules import VARS, fresh_facts, hardened_facts
+
+    yield from OUTCOMES
+    for facts in (hardened_facts(VARS), fresh_facts(VARS)):
+        for control, rule in rules.RULES.items():
+            yield control, rule(facts, VARS)
+
+
+def _left_english(value: Any) -> Iterator[str]:
+    """Every part of a found / expected value (and every key) the French report would show
+    in English: a part no template knows that holds English words."""
+    if isinstance(value, str):
+        for part in value.split("; "):
+            if translate(part, "fr") == part and _english(part):
+                yield part
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            fr = key_text(str(k), "fr")
+            # an English word, or a program's name for a field (sshd_loglevel)
+            if _english(fr) or (re.fullmatch(r"[a-z]+(?:_[a-z]+)+", fr)
+                                and fr not in _OPTIONS):
+                yield f"key {k!r}"
+            yield from _left_english(v)
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        for v in value:
+            yield from _left_english(v)
+
+
+def test_every_found_and_expected_value_is_french() -> None:
+    left = {(c, w, part) for c, o in _all_outcomes()
+            for w, value in (("found", o.found), ("expected", o.expected))
+            for part in _left_english(value)}
+    assert not left, sorted(left)
+
+
+def test_every_message_of_every_variant_is_french() -> None:
+    missing = {(c, p) for c, o in _all_outcomes() for p in untranslated(o.message)}
+    assert not missing, sorted(missing)
+
+
+def test_value_text_translates_values_and_keys() -> None:
+    from esms_baseline.report.i18n import value_text
+
+    found = {"22/tcp": "any (no firewall)", "sshd_loglevel": "VERBOSE",
+             "last snapshot": "34276e94 at 2026-11-23T01:54:30+00:00 (27.0 h old)"}
+    fr = value_text(found, "fr")
+    assert fr == ("22/tcp: toutes (pas de pare-feu); LogLevel de sshd: VERBOSE; "
+                  "dernière sauvegarde: 34276e94 du 2026-11-23T01:54:30+00:00 (vieille de 27.0 h)")
+    assert value_text(found, "en") == ("22/tcp: any (no firewall); sshd_loglevel: VERBOSE; "
+                                       "last snapshot: 34276e94 at 2026-11-23T01:54:30+00:00 "
+                                       "(27.0 h old)")
+    # the check can fail: a new English value is caught
+    assert list(_left_english({"x": "every port is open to the outside"}))
+    assert list(_left_english({"last backup": 1}))
+    # a template of a value never shadows a longer message
+    assert translate("restic not installed", "fr") == "restic n'est pas installé"
+    assert translate("not installed", "fr") == "non installé"
