@@ -146,7 +146,11 @@ BREAKS: dict[str, str] = {
     # no login shell and a locked password: not an interactive account (that is ESMS-ACC-07)
     "ESMS-ACC-04": "useradd -m -s /usr/sbin/nologin -G sudo intrus",
     "ESMS-ACC-05": "useradd -m -s /usr/sbin/nologin sanspass && passwd -d sanspass",
-    "ESMS-ACC-06": "rm -f /etc/ssh/sshd_config.d/05-esms-accounts.conf && systemctl reload ssh",
+    # the value is also stated in sshd_config itself (where the reference scanner reads it):
+    # break both, or sshd still refuses root
+    "ESMS-ACC-06": "rm -f /etc/ssh/sshd_config.d/05-esms-accounts.conf"
+                   " && sed -i 's/^PermitRootLogin .*/PermitRootLogin yes/' /etc/ssh/sshd_config"
+                   " && systemctl reload ssh",
     "ESMS-UPD-01": "rm -f /etc/apt/apt.conf.d/52esms-unattended-upgrades /etc/apt/apt.conf.d/20auto-upgrades",
     "ESMS-UPD-02": "rm -rf /etc/systemd/system/apt-daily-upgrade.timer.d && systemctl daemon-reload",
     "ESMS-UPD-03": "sed -i 's/\"true\"/\"false\"/' /etc/apt/apt.conf.d/53esms-unattended-reboot",
