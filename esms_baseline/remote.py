@@ -373,6 +373,11 @@ def remote_apply_fn(worker: Worker, *, connection_inventory: Path,
     """An ``apply``-compatible function that runs through ``worker`` (for the fleet)."""
 
     def fn(plan: Plan, **kwargs: Any) -> ApplyResult:
+        # host keys of the hosts are the worker's business (its connection inventory): the
+        # controller's first-contact recording does not apply there
+        if kwargs.pop("trust_on_first_use", False):
+            raise RunError("--trust-on-first-use does not apply with --worker: the worker "
+                           "verifies the hosts' keys with its own connection inventory")
         return apply_remote(plan, worker, connection_inventory=connection_inventory,
                             ssh_key=ssh_key, **kwargs)
 
