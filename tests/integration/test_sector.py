@@ -40,6 +40,8 @@ HOST = "lab-01"
 PRV = ["ESMS-PRV-01", "ESMS-PRV-02", "ESMS-PRV-03"]
 APPLY = ["ESMS-ACC-01", *PRV]
 PASSWORD_ENV = "ESMS_PW_PRESTA_TEST"
+#: one initial password per account (validate refuses a shared one)
+PASSWORD_ENV_OLD = "ESMS_PW_PRESTA_OLD_TEST"
 
 
 def _profile_doc(tools: list[str]) -> dict[str, Any]:
@@ -53,7 +55,7 @@ def _profile_doc(tools: list[str]) -> dict[str, Any]:
                 {"login": "presta-dui", "full_name": "Paul Presta", "role": "Technicien DUI",
                  "provider": "Editeur DUI", "initial_password": {"env": PASSWORD_ENV}},
                 {"login": "presta-old", "full_name": "Ancien Presta", "role": "Réseau",
-                 "provider": "Ancien Mainteneur", "initial_password": {"env": PASSWORD_ENV}},
+                 "provider": "Ancien Mainteneur", "initial_password": {"env": PASSWORD_ENV_OLD}},
             ],
         },
         "firewall": {"management": {"sources": ["127.0.0.1/32", "198.51.100.0/24"]}},
@@ -151,7 +153,7 @@ def test_bookworm_host_and_providers_access(bookworm_lab: Lab, tmp_path: Path) -
     assert "anydesk (packages: anydesk)" in _row(before, "ESMS-PRV-02").message
     assert "LogLevel INFO" in _row(before, "ESMS-PRV-03").message
 
-    with random_secrets_in_env([PASSWORD_ENV]):
+    with random_secrets_in_env([PASSWORD_ENV, PASSWORD_ENV_OLD]):
         plan = build_plan(profile, inventory=lab.inventory_path, limit=HOST)
         first = apply(plan, controls=APPLY, artifacts_dir=tmp_path / "a1")
         assert first.exit_code == 0, [h.errors for h in first.hosts]
