@@ -58,8 +58,11 @@ def test_job_holds_only_what_it_needs_and_no_clear_secret(tmp_path: Path) -> Non
     assert set(values.values()) <= set(clear.decode().replace(":", " ").split())
 
 
-def test_missing_secret_refuses_before_anything_is_sent(tmp_path: Path) -> None:
+def test_missing_secret_refuses_before_anything_is_sent(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     plan = build_plan(load_profile(ROOT / "examples" / "site.yml"))
+    for env in plan.secret_env.values():  # missing, whatever an earlier test left set
+        monkeypatch.delenv(env, raising=False)
     private = tmp_path / "job"
     private.mkdir()
     with pytest.raises(RunError, match="ESMS_PW_"):
