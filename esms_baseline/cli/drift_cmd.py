@@ -82,6 +82,17 @@ def notify_settings(args: argparse.Namespace) -> NotifySettings:
                              mail_to=args.mail_to, webhook_url=args.webhook, lang=args.lang)
 
 
+def checked_notify_settings(args: argparse.Namespace) -> NotifySettings | None:
+    """The notification settings, checked; None (after saying why) when they are wrong."""
+    try:
+        settings = notify_settings(args)
+        settings.check()
+    except NotifyError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return None
+    return settings
+
+
 def default_check(profile: Any, inventory: Path | None, limit: str | None,
                   forks: int) -> CheckResult:
     from esms_baseline.conformance import check
@@ -107,11 +118,8 @@ def run(args: argparse.Namespace, *, check_fn: CheckFn | None = None) -> int:
     if args.forks < 1:
         print("error: --forks must be at least 1", file=sys.stderr)
         return 2
-    try:
-        settings = notify_settings(args)
-        settings.check()
-    except NotifyError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    settings = checked_notify_settings(args)
+    if settings is None:
         return 2
     profile = load_profile(args.profile)  # ProfileError -> exit 2 in the CLI shell
     result = (check_fn or default_check)(profile, args.inventory, args.limit, args.forks)

@@ -117,14 +117,10 @@ def _run(args: argparse.Namespace, action: str, profiles: list[Path]) -> int:
     else:
         settings = None
         if action == "drift":
-            from esms_baseline.cli.drift_cmd import notify_settings
-            from esms_baseline.notify import NotifyError
+            from esms_baseline.cli.drift_cmd import checked_notify_settings
 
-            try:
-                settings = notify_settings(args)
-                settings.check()
-            except NotifyError as exc:
-                print(f"error: {exc}", file=sys.stderr)
+            settings = checked_notify_settings(args)
+            if settings is None:
                 return 2
         site_fn = partial(check_site, inventory=args.inventory, forks=args.forks,
                           history=args.history, record=not getattr(args, "no_history", False),
