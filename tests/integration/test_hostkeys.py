@@ -112,12 +112,12 @@ def test_unknown_key_refused_then_trusted(keylab: Lab, tmp_path: Path,
 
 def test_changed_key_stops_the_host_before_anything(keylab: Lab, tmp_path: Path,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
-    from esms_baseline.run import _verify_host_keys
+    from esms_baseline.run_hosts import verify_host_keys
 
     assert _trust(keylab, "--yes") == 0
     # the inventory a run gives its verified hosts (enforced ssh options), for the 2nd layer
     plan = build_plan(load_profile(EXAMPLE), inventory=keylab.inventory_path, limit=HOST)
-    refused, keys_inventory = _verify_host_keys(
+    refused, keys_inventory = verify_host_keys(
         plan, plan.write_inventory(tmp_path / "inv"), None, False)
     assert refused == {} and keys_inventory is not None
 

@@ -146,29 +146,29 @@ def test_a_host_vars_file_cannot_replace_the_enforced_ssh_args(tmp_path: Path) -
     """An inventory's host_vars/<host>.yml has a higher precedence than the host variables of
     the run's own inventory file: its ansible_ssh_args would replace the enforced options
     (StrictHostKeyChecking=no reaching Ansible). The host is left out."""
-    from esms_baseline.run import _verify_host_keys
+    from esms_baseline.run_hosts import verify_host_keys
 
     plan, site_inv = _plan(tmp_path, "", 'ansible_ssh_args: "-o StrictHostKeyChecking=no '
                            '-o UserKnownHostsFile=/dev/null"\n')
-    refused, _ = _verify_host_keys(plan, site_inv, tmp_path / "state", False)  # type: ignore[arg-type]
+    refused, _ = verify_host_keys(plan, site_inv, tmp_path / "state", False)  # type: ignore[arg-type]
     assert "h1" in refused and "ansible_ssh_args" in refused["h1"]
 
 
 def test_ssh_args_in_the_inventory_file_are_kept_after_ours(tmp_path: Path) -> None:
-    from esms_baseline.run import _verify_host_keys
+    from esms_baseline.run_hosts import verify_host_keys
 
     plan, site_inv = _plan(tmp_path, "      ansible_ssh_args: '-o StrictHostKeyChecking=no'\n")
-    refused, path = _verify_host_keys(plan, site_inv, tmp_path / "state", False)  # type: ignore[arg-type]
+    refused, path = verify_host_keys(plan, site_inv, tmp_path / "state", False)  # type: ignore[arg-type]
     assert refused == {} and path is not None
     assert "StrictHostKeyChecking=yes" in path.read_text()
 
 
 def test_a_paramiko_connection_is_refused(tmp_path: Path) -> None:
     """Ansible's paramiko connection ignores ansible_ssh_args (testinfra's accepts any key)."""
-    from esms_baseline.run import _verify_host_keys
+    from esms_baseline.run_hosts import verify_host_keys
 
     plan, site_inv = _plan(tmp_path, "      ansible_connection: paramiko_ssh\n")
-    refused, _ = _verify_host_keys(plan, site_inv, tmp_path / "state", False)  # type: ignore[arg-type]
+    refused, _ = verify_host_keys(plan, site_inv, tmp_path / "state", False)  # type: ignore[arg-type]
     assert "h1" in refused and "paramiko_ssh" in refused["h1"]
 
 
@@ -198,7 +198,7 @@ def test_a_refused_host_is_out_of_the_run_whatever_the_limit_words_match(tmp_pat
     import subprocess
     import sys
 
-    from esms_baseline.run import run_limit, write_run_group
+    from esms_baseline.run_hosts import run_limit, write_run_group
 
     inv = tmp_path / "inventory.yml"
     inv.write_text("all:\n  children:\n    web:\n      hosts:\n        web1: {}\n        web2: {}\n"
