@@ -89,8 +89,9 @@ def match_remote_tools(section: Mapping[str, Any], listening: list[Mapping[str, 
         svc = sorted({str(s.get("name")) for s in services
                       if _any(spec["services"], [str(s.get("name") or ""),
                                                  str(s.get("display_name") or "")])})
-        hit = {"programs": _any(spec["programs"], programs), "services": svc,
-               "ports": sorted(ports & set(spec["ports"]))}
+        hit: dict[str, list[Any]] = {"programs": _any(spec["programs"], programs),
+                                     "services": svc,
+                                     "ports": sorted(ports & set(spec["ports"]))}
         if any(hit.values()):
             found[tool] = hit
     return found
