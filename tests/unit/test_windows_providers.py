@@ -211,3 +211,17 @@ def test_tasks_set_the_guids_the_check_reads_and_the_collector_reads_them() -> N
                    r"HKLM:\SOFTWARE\WOW6432Node\Microsoft\Windows\CurrentVersion\Uninstall\*",
                    "Win32_Service", "Get-WinEvent -ListLog Security"):
         assert needle in ps, needle
+
+
+def test_probe_shows_the_providers_rows() -> None:
+    """`esms-baseline windows probe` prints the PRV rows as the rules read the host."""
+    from esms_baseline.cli.windows_cmd import control_settings
+
+    rows = {r.control: r for r in control_settings(facts("anydesk-undeclared"), VARS)}
+    assert rows["ESMS-PRV-02"].would_change is True
+    assert "anydesk" in rows["ESMS-PRV-02"].setting
+    assert rows["ESMS-PRV-01"].would_change is False and rows["ESMS-PRV-03"].would_change is False
+    del_audit = facts("compliant")
+    del_audit["providers"]["audit"] = []
+    rows = {r.control: r for r in control_settings(del_audit, VARS)}
+    assert rows["ESMS-PRV-03"].setting == "(not readable)"
