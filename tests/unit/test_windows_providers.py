@@ -134,6 +134,14 @@ def test_no_provider_account_is_not_applicable() -> None:
     assert run("ESMS-PRV-01", facts("compliant"), v).passed is None
 
 
+def test_local_accounts_not_read_is_an_error_not_missing_accounts() -> None:
+    f = facts("compliant")
+    f["providers"]["users"] = None  # Get-LocalUser failed (a domain controller has no SAM)
+    with pytest.raises(FactsUnavailable):
+        RULES["windows"]["ESMS-PRV-01"](f, VARS)
+    assert run("ESMS-PRV-02", f).passed is True
+
+
 @pytest.mark.parametrize("today", [None, "", "30/11/2026", "2026-11-30\n"])
 def test_unreadable_host_date_is_an_error_not_a_verdict(today: Any) -> None:
     f = facts("compliant")

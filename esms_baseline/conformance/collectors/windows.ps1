@@ -357,8 +357,10 @@ Invoke-Section 'os_edition' {
 # its oldest event (-Oldest): https://learn.microsoft.com/powershell/module/microsoft.powershell.diagnostics/get-winevent
 Invoke-Section 'providers' {
     $p = [ordered]@{ today = (Get-Date).ToString('yyyy-MM-dd') }
-    $p.users = @(Get-LocalUser | ForEach-Object { [ordered]@{ name = [string]$_.Name; enabled = [bool]$_.Enabled
-        expires = if ($_.AccountExpires) { ([datetime]$_.AccountExpires).ToString('s') } else { $null } } })
+    # (no local accounts on a domain controller: users stays null, PRV-01 says it was not read)
+    $p.users = $null
+    try { $p.users = @(Get-LocalUser | ForEach-Object { [ordered]@{ name = [string]$_.Name; enabled = [bool]$_.Enabled
+        expires = if ($_.AccountExpires) { ([datetime]$_.AccountExpires).ToString('s') } else { $null } } }) } catch { }
     $p.programs = @(Get-ItemProperty -Path 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall\*', 'HKLM:\SOFTWARE\WOW6432Node\Microsoft\Windows\CurrentVersion\Uninstall\*' -ErrorAction SilentlyContinue |
         Where-Object { $_.DisplayName } | ForEach-Object { [string]$_.DisplayName } | Sort-Object -Unique)
     $p.services = @(Get-CimInstance -ClassName Win32_Service | ForEach-Object { [ordered]@{ name = [string]$_.Name; display_name = [string]$_.DisplayName } })

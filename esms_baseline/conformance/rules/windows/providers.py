@@ -53,6 +53,8 @@ def prv_01(facts: Mapping[str, Any], variables: Mapping[str, Any]) -> Outcome:
         today = _day(sec.get("today"))
     except ValueError as exc:
         raise FactsUnavailable(f"providers.today is not a date: {sec.get('today')!r}") from exc
+    if sec.get("users") is None:
+        raise FactsUnavailable("the local accounts (Get-LocalUser) were not read")
     users = {str(u.get("name", "")).lower(): u for u in parse.as_list(sec.get("users"))
              if isinstance(u, Mapping)}
     problems: list[str] = []
