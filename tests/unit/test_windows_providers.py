@@ -78,9 +78,11 @@ def test_ended_access_with_the_account_still_enabled_fails() -> None:
                            "account is enabled")
     assert out.expected["presta-dui"]["account"] == "expired, disabled"
     assert translate(out.message, "fr").endswith("mais le compte est actif")
-    # disabled (never deleted): passes
+    assert out.found["presta-dui"] == {"expires": "2026-11-01T00:00:00", "locked": False}
+    # disabled (never deleted): passes, and the report's providers section shows it locked
     f["providers"]["users"][3]["enabled"] = False
-    assert run("ESMS-PRV-01", f, ended_vars()).passed is True
+    out = run("ESMS-PRV-01", f, ended_vars())
+    assert out.passed is True and out.found["presta-dui"]["locked"] is True
     # the same enabled account while the access runs: its expiry is the one judged
     assert run("ESMS-PRV-01", facts("expired-enabled")).message.startswith(
         "presta-dui (Editeur DUI): account expiry 2026-11-01T00:00:00 instead of "
@@ -233,3 +235,23 @@ def test_probe_shows_the_providers_rows() -> None:
     del_audit["providers"]["audit"] = []
     rows = {r.control: r for r in control_settings(del_audit, VARS)}
     assert rows["ESMS-PRV-03"].setting == "(not readable)"
+
+
+def test_report_providers_section_reads_the_windows_result() -> None:
+    """The director's "Accès des prestataires" section (report/sector.py) reads PRV-01's
+    found/expected: a disabled Windows account shows locked, with its expiry."""
+    import datetime as dt
+    from types import SimpleNamespace
+
+    from esms_baseline.report.sector import provider_accesses
+
+    f = facts("expired-enabled")
+    f["providers"]["users"][3]["enabled"] = False
+    out = run("ESMS-PRV-01", f, ended_vars())
+    res = SimpleNamespace(control="ESMS-PRV-01", expected=out.expected, found=out.found,
+                          host="pc-bureau-01")
+    model: Any = SimpleNamespace(rows=[SimpleNamespace(result=res)],
+                                 result=SimpleNamespace(started=dt.datetime(2026, 11, 30, 9, 0)))
+    (access,) = provider_accesses(model)
+    assert (access.login, access.ended, access.locked) == ("presta-dui", True, True)
+    assert access.account == "expires 2026-11-01T00:00:00, locked"

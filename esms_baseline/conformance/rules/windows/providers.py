@@ -81,7 +81,9 @@ def prv_01(facts: Mapping[str, Any], variables: Mapping[str, Any]) -> Outcome:
             continue
         exp = user.get("expires") or None
         enabled = bool(user.get("enabled"))
-        found[login] = {"expires": exp or "never", "enabled": enabled}
+        # "locked" as in the Debian rule (the report's providers section reads it): here the
+        # account is disabled, Windows refuses its logons
+        found[login] = {"expires": exp or "never", "locked": not enabled}
         if enabled and not reaches:
             problems.append(f"{login} ({prov}): no access to this host but the account is "
                             "enabled")
