@@ -21,9 +21,11 @@ from esms_baseline.windows.desired import desired_state
 from esms_baseline.windows.probe import Setting, render_table, run_probe
 
 #: Controls whose state is more than single registry/policy values: the probe shows their
-#: current state as the conformance rule reads it (accounts, firewall rules, antivirus, backups).
+#: current state as the conformance rule reads it (accounts, firewall rules, antivirus, backups,
+#: providers' accounts, remote-control software, logon audit and Security log).
 CONTROL_ROWS = ("ESMS-ACC-01", "ESMS-ACC-02", "ESMS-ACC-03", "ESMS-ACC-04", "ESMS-ACC-05",
-                "ESMS-FW-02", "ESMS-FW-03", "ESMS-AV-01", "ESMS-AV-02", "ESMS-BAK-01")
+                "ESMS-FW-02", "ESMS-FW-03", "ESMS-AV-01", "ESMS-AV-02", "ESMS-BAK-01",
+                "ESMS-PRV-01", "ESMS-PRV-02", "ESMS-PRV-03")
 
 
 def control_settings(facts: Mapping[str, Any], variables: Mapping[str, Any]) -> list[Setting]:

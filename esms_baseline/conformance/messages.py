@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from functools import cache
 
+from esms_baseline.conformance.messages_providers_windows import PROVIDERS_WINDOWS
 from esms_baseline.conformance.messages_values import KEYS, VALUES
 
 #: key -> (English template, French template)
@@ -451,6 +452,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
 }
 # found / expected values of the rules (issue #14), kept in their own module (file size)
 MESSAGES.update(VALUES)
+MESSAGES.update(PROVIDERS_WINDOWS)
 
 
 @cache

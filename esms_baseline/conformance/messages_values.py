@@ -169,4 +169,10 @@ KEYS: dict[str, str] = {
     "last installed update": "dernière mise à jour installée", "origins": "origines",
     "regular_support_ended": "fin du support normal", "release": "version",
     "security_updates_until": "correctifs de sécurité jusqu'au",
+    "programs": "programmes installés", "services": "services",
+    "audit Logon": "audit des ouvertures de session (Logon)",
+    "audit Special Logon": "audit des ouvertures de session spéciales (Special Logon)",
+    "security_log_max_kib": "taille maximale du journal Sécurité (Kio)",
+    "security_log_mode": "mode du journal Sécurité",
+    "security_log_days_held": "jours conservés par le journal Sécurité",
 }

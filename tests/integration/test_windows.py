@@ -94,7 +94,12 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
         {"login": "esmstest1", "full_name": "Test Un", "groups": ["soignants"],
          "initial_password": {"env": "ESMS_WINDOWS_TEST_USER_PASSWORD"}},
         {"login": "esmstest2", "full_name": "Test Deux", "groups": ["administratif"],
-         "state": "departed"}]
+         "state": "departed"},
+        # ESMS-PRV-01: a provider's account, expiring the day after its access ends
+        {"login": "esmstest3", "full_name": "Test Presta", "groups": ["prestataires"],
+         "provider": "Editeur DUI",
+         "initial_password": {"env": "ESMS_WINDOWS_TEST_PROVIDER_PASSWORD"}}]
+    profile_doc["providers"][0]["accounts"] = ["esmstest3"]
     profile_doc["accounts"]["admins"] = []
     profile_doc["firewall"]["management"] = {"sources": [_source_cidr(host)], "ports": [5986]}
     # backups only towards a real test repository (ESMS_WINDOWS_BACKUP_REPO, password in
@@ -121,6 +126,8 @@ def _apply(t: Target) -> dict[str, Any]:
     env = os.environ | {"ANSIBLE_ROLES_PATH": str(ROOT / "roles"), "ANSIBLE_STDOUT_CALLBACK": "json",
                         "ESMS_WINDOWS_TEST_USER_PASSWORD": os.environ.get(
                             "ESMS_WINDOWS_TEST_USER_PASSWORD", "Esms-Test-Initial-42!"),
+                        "ESMS_WINDOWS_TEST_PROVIDER_PASSWORD": os.environ.get(
+                            "ESMS_WINDOWS_TEST_PROVIDER_PASSWORD", "Esms-Presta-Initial-43!"),
                         "ANSIBLE_NOCOLOR": "1"}
     exe = Path(sys.executable).parent / "ansible-playbook"
     proc = subprocess.run([str(exe), "-i", str(inv), "-e", f"@{extra}", str(PLAYBOOK)],

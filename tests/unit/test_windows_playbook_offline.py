@@ -74,6 +74,8 @@ def test_audit_sees_every_windows_part_of_the_playbook(audit: dict[str, Any]) ->
     for marker in ("Preflight | Read the account this run connects with (Windows)",
                    "ESMS-ACC-04 |", "ESMS-PWD-02 |", "ESMS-LOCK-04 |", "ESMS-UPD-03 |",
                    "ESMS-AV-02 |", "ESMS-BAN-01 |", "ESMS-FW-01 | Cancel the rollback",
+                   "ESMS-PRV-01 | Provider accounts expire", "ESMS-PRV-02 | AUDIT | Find",
+                   "ESMS-PRV-03 | Audit logons", "ESMS-PRV-03 | Size the Security log",
                    "Record | Write C:\\ProgramData\\esms-baseline\\applied.json"):
         assert any(marker in n for n in names), marker
     if audit["host"] == "srv-fichiers":  # the Windows file server is backed up
@@ -100,10 +102,8 @@ NO_DIFF_OK = {
     "ansible.windows.win_firewall": "ESMS-FW-01 prints each profile's from -> to in diff mode",
     "ansible.windows.win_file": "creates a folder, nothing to compare",
     "ansible.windows.win_stat": "read-only information module",
-    "ansible.windows.win_audit_policy_system": "ESMS-PRV-03 prints the current policy -> "
-                                               "Success and Failure in check+diff mode",
-    "ansible.windows.win_eventlog": "ESMS-PRV-03 prints the Security log's size, overflow and "
-                                    "retention from -> to in check+diff mode",
+    "ansible.windows.win_eventlog": "ESMS-PRV-03 prints the Security log's size and overflow "
+                                    "from -> to in check+diff mode",
     "ansible.windows.win_acl": "ESMS-BAK-01 adds SYSTEM/Administrators rules to its own folder "
                                "(reported as changed, no diff output)",
 }

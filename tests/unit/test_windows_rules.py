@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import json
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,11 @@ def _backup_facts(d: Any) -> dict[str, Any]:
     }
 
 
+def _providers(name: str) -> dict[str, Any]:
+    section: dict[str, Any] = json.loads((DATA / name).read_text(encoding="utf-8"))["providers"]
+    return section
+
+
 def hardened_facts(variables: dict[str, Any]) -> dict[str, Any]:
     d = desired_state(variables)
     registry: list[dict[str, Any]] = [
@@ -122,16 +128,25 @@ def hardened_facts(variables: dict[str, Any]) -> dict[str, Any]:
             _user("mdupont", 1003, full_name="Marie Dupont", expired=True, age=0),
             _user("pmoreau", 1004, full_name="Pierre Moreau", disabled=True),
             _user("accueil", 1005, disabled=True),
+            _user("presta-dui", 1006, full_name="Paul Presta"),
         ],
         "local_groups": [
             {"name": "Administrateurs", "sid": "S-1-5-32-544",
              "members": [_member("Administrateur", 500), _member("esms-admin", 1001),
                          _member("jmartin", 1002)]},
             {"name": "Utilisateurs", "sid": "S-1-5-32-545",
-             "members": [_member("jmartin", 1002), _member("mdupont", 1003)]},
+             "members": [_member("jmartin", 1002), _member("mdupont", 1003),
+                         _member("presta-dui", 1006)]},
             {"name": "administratif", "sid": f"{SID}-1010", "members": [_member("jmartin", 1002)]},
             {"name": "soignants", "sid": f"{SID}-1011", "members": [_member("mdupont", 1003)]},
+            {"name": "prestataires", "sid": f"{SID}-1012",
+             "members": [_member("presta-dui", 1006)]},
         ],
+        # ESMS-PRV-01..03: tests/data/windows/providers-compliant.json (written, not captured)
+        "providers": _providers("providers-compliant.json")
+        | {"security_log": {"max_bytes": 196608 * 1024, "mode": "Circular",
+                            "file_bytes": 41943040, "full": False,
+                            "oldest": "2024-08-20T07:14:09.0000000Z"}},
         "defender_json": (DATA / "mp-status-fresh.json").read_text(),
         "defender_preferences": {"DisableRealtimeMonitoring": False},
         "backup": _backup_facts(d),
@@ -182,6 +197,12 @@ def fresh_facts(variables: dict[str, Any]) -> dict[str, Any]:
     f["defender_json"] = (DATA / "mp-status-stale.json").read_text().replace(
         '"RealTimeProtectionEnabled":  true', '"RealTimeProtectionEnabled":  false')
     f["updates"]["wuauserv_start_type"] = "Disabled"
+    # an AnyDesk service nobody declared, the provider account without expiry, Windows'
+    # default audit policy and a full 20 MiB Security log holding 10 days
+    f["providers"] = _providers("providers-no-audit.json")
+    f["providers"]["services"].append({"name": "AnyDesk", "display_name": "AnyDesk Service"})
+    f["providers"]["users"][3]["expires"] = None
+    f["providers"]["security_log"]["oldest"] = "2024-11-08T18:40:00.0000000Z"
     return f
 
 

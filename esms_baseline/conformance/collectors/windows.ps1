@@ -343,6 +343,41 @@ Invoke-Section 'os_edition' {
     }
 }
 
+# ESMS-PRV-01..03 (esms_baseline/windows/providers.py, docs/sector.md). Local users'
+# Enabled and AccountExpires (Get-LocalUser, local time; null = never):
+# https://learn.microsoft.com/powershell/module/microsoft.powershell.localaccounts/get-localuser
+# Installed programs: DisplayName of the Uninstall keys, 64- and 32-bit views
+# (https://learn.microsoft.com/windows/win32/msi/uninstall-registry-key); services: Win32_Service
+# Name, DisplayName (https://learn.microsoft.com/windows/win32/cimwin32prov/win32-service).
+# Audit policy: auditpol /backup to a temporary CSV (removed at once), read by position
+# ([MS-GPAC] 2.2.1: MachineName, PolicyTarget, Subcategory, SubcategoryGUID, Inclusion,
+# Exclusion, SettingValue; the header and inclusion text are localised, GUID and value not):
+# https://learn.microsoft.com/windows-server/administration/windows-commands/auditpol-backup
+# Security log: Get-WinEvent -ListLog (MaximumSizeInBytes, LogMode, FileSize, IsLogFull) and
+# its oldest event (-Oldest): https://learn.microsoft.com/powershell/module/microsoft.powershell.diagnostics/get-winevent
+Invoke-Section 'providers' {
+    $p = [ordered]@{ today = (Get-Date).ToString('yyyy-MM-dd') }
+    # (no local accounts on a domain controller: users stays null, PRV-01 says it was not read)
+    $p.users = $null
+    try { $p.users = @(Get-LocalUser | ForEach-Object { [ordered]@{ name = [string]$_.Name; enabled = [bool]$_.Enabled
+        expires = if ($_.AccountExpires) { ([datetime]$_.AccountExpires).ToString('s') } else { $null } } }) } catch { }
+    $p.programs = @(Get-ItemProperty -Path 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall\*', 'HKLM:\SOFTWARE\WOW6432Node\Microsoft\Windows\CurrentVersion\Uninstall\*' -ErrorAction SilentlyContinue |
+        Where-Object { $_.DisplayName } | ForEach-Object { [string]$_.DisplayName } | Sort-Object -Unique)
+    $p.services = @(Get-CimInstance -ClassName Win32_Service | ForEach-Object { [ordered]@{ name = [string]$_.Name; display_name = [string]$_.DisplayName } })
+    $tmp = Join-Path $env:TEMP ('esms-auditpol-' + [guid]::NewGuid().ToString('N') + '.csv')
+    try {
+        $r = Invoke-Native 'auditpol.exe' @('/backup', ('/file:' + $tmp))
+        if ($r.code -ne 0) { throw "auditpol /backup exited $($r.code)" }
+        $p.audit = @(Import-Csv -LiteralPath $tmp -Header m, t, s, g, i, e, v | Where-Object { $_.g -like '{*}' } |
+            ForEach-Object { [ordered]@{ guid = [string]$_.g; value = [string]$_.v } })
+    } finally { Remove-Item -LiteralPath $tmp -Force -ErrorAction SilentlyContinue }
+    $log = Get-WinEvent -ListLog Security
+    $old = Get-WinEvent -LogName Security -Oldest -MaxEvents 1 -ErrorAction SilentlyContinue
+    $p.security_log = [ordered]@{ max_bytes = [long]$log.MaximumSizeInBytes; mode = [string]$log.LogMode
+        file_bytes = [long]$log.FileSize; full = [bool]$log.IsLogFull; oldest = if ($old) { ConvertTo-IsoDate $old.TimeCreated } else { $null } }
+    $p
+}
+
 $facts['errors'] = $errors
 $facts['collected_at'] = ConvertTo-IsoDate (Get-Date)
 $facts['collect_seconds'] = [math]::Round(((Get-Date) - $started).TotalSeconds, 3)

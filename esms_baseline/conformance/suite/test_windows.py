@@ -113,3 +113,18 @@ def test_ESMS_BAK_02(target: CheckTarget, verify: Verify) -> None:
 def test_ESMS_UPD_04(target: CheckTarget, verify: Verify) -> None:
     """ESMS-UPD-04: Operating system release still receives security updates."""
     verify(target, "ESMS-UPD-04")
+
+
+def test_ESMS_PRV_01(target: CheckTarget, verify: Verify) -> None:
+    """ESMS-PRV-01: Provider accounts individual and time-limited."""
+    verify(target, "ESMS-PRV-01")
+
+
+def test_ESMS_PRV_02(target: CheckTarget, verify: Verify) -> None:
+    """ESMS-PRV-02: Remote-control software declared."""
+    verify(target, "ESMS-PRV-02")
+
+
+def test_ESMS_PRV_03(target: CheckTarget, verify: Verify) -> None:
+    """ESMS-PRV-03: Remote access leaves a lasting trace."""
+    verify(target, "ESMS-PRV-03")

@@ -22,6 +22,7 @@ from esms_baseline.conformance.rules.windows.antivirus import av_01, av_02
 from esms_baseline.conformance.rules.windows.backup import bak_01, bak_02
 from esms_baseline.conformance.rules.windows.firewall import exposures, fw_01, fw_02, fw_03
 from esms_baseline.conformance.rules.windows.passwords import pwd_01, pwd_02, pwd_04
+from esms_baseline.conformance.rules.windows.providers import prv_01, prv_02, prv_03
 from esms_baseline.conformance.rules.windows.registry_policies import (
     ban_01,
     lock_04,
@@ -53,6 +54,9 @@ RULES: dict[str, Rule] = {
     "ESMS-ACC-04": acc_04,
     "ESMS-ACC-05": acc_05,
     "ESMS-BAN-01": ban_01,
+    "ESMS-PRV-01": prv_01,
+    "ESMS-PRV-02": prv_02,
+    "ESMS-PRV-03": prv_03,
 }
 
 
@@ -60,6 +64,6 @@ __all__ = [
     "ADMINISTRATORS_SID", "BLOCKING_LIMITATIONS", "CORE_NETWORKING_GROUP", "RULES", "Rule",
     "acc_01", "acc_02", "acc_03", "acc_04", "acc_05", "av_01", "av_02", "bak_01", "bak_02",
     "ban_01", "exposures",
-    "fw_01", "fw_02", "fw_03", "lock_04", "pwd_01", "pwd_02", "pwd_04", "upd_01", "upd_02",
-    "upd_03",
+    "fw_01", "fw_02", "fw_03", "lock_04", "prv_01", "prv_02", "prv_03", "pwd_01", "pwd_02",
+    "pwd_04", "upd_01", "upd_02", "upd_03",
 ]
