@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from esms_baseline import __version__
-from esms_baseline.report import sector
+from esms_baseline.report import recorded, sector
 from esms_baseline.report.i18n import control_title, explanation, socle_title, t
 from esms_baseline.report.summary import PointSummary, ReportModel, Row
 
@@ -86,6 +86,7 @@ def to_document(model: ReportModel, lang: str = "fr") -> dict[str, Any]:
         "socle": [_point(p, lang) for p in model.points],
         "results": [_row(r, lang) for r in model.rows],
         **sector.to_json(model),
+        **recorded.to_json(model),
         "trend": [
             {"run_id": s.run_id, "started": s.started.isoformat(),
              "compliance_rate": s.compliance_rate, "exit_code": s.exit_code,

@@ -102,7 +102,7 @@ def test_old_database_is_migrated(tmp_path: Path) -> None:
     db = tmp_path / "v1.sqlite"
     _make_v1(db)
     with History(db) as h:
-        assert h.schema_version == SCHEMA_VERSION == 2
+        assert h.schema_version == SCHEMA_VERSION == 3
         old = h.get(1)
         assert old.results[0].verdict is Verdict.FAIL and old.results[0].found == 0
         assert old.baseline_version == "0.0.9"
