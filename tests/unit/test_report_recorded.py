@@ -122,3 +122,46 @@ def test_cli_report_reads_the_recorded_agreement(tmp_path: Path,
     text = unescape(out.read_text(encoding="utf-8"))
     assert f"comparé à la vérification n° {run_id}" in text
     assert "Aucune application n'est enregistrée" in text
+
+
+def test_remote_command_runs_oscap_with_quoted_arguments(tmp_path: Path) -> None:
+    """The command `scan` sends over ssh, run here by sh with a stand-in oscap on PATH: the
+    tailoring arrives on standard input, a hostile datastream path stays one argument, the
+    results XML is the only standard output, the temporary folder is removed."""
+    import os
+    import subprocess
+
+    from esms_baseline.scanner.remote import remote_command
+
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    log = tmp_path / "argv.txt"
+    (bindir / "oscap").write_text(
+        "#!/bin/sh\nprintf '%s\\n' \"$@\" > " + str(log) + "\n"
+        "while [ $# -gt 0 ]; do case $1 in --results) r=$2;; --tailoring-file) t=$2;; esac; "
+        "shift; done\ncp \"$t\" \"$r\"; echo noise; exit 2\n")
+    (bindir / "oscap").chmod(0o755)
+    ds = tmp_path / "ds'; touch pwned; echo $(id).xml"
+    ds.write_text("x")
+    env = {**os.environ, "PATH": f"{bindir}:{os.environ['PATH']}", "TMPDIR": str(tmp_path)}
+    proc = subprocess.run(["sh", "-c", remote_command("lab-01", str(ds), ["accounts_tmout"])],
+                          input="<Tailoring/>", capture_output=True, text=True, env=env,
+                          cwd=tmp_path, check=False)
+    assert proc.returncode == 2 and proc.stdout == "<Tailoring/>", proc.stderr
+    argv = log.read_text().splitlines()
+    assert argv[-1] == str(ds) and "xccdf_org.esms-baseline_profile_lab-01" in argv
+    assert "xccdf_org.ssgproject.content_rule_accounts_tmout" in argv
+    assert not (tmp_path / "pwned").exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("tmp.")] == []
+    missing = subprocess.run(["sh", "-c", remote_command("h", "/nonexistent.xml", [])],
+                             input="", capture_output=True, text=True, env=env, check=False)
+    assert missing.returncode == 99 and "no datastream /nonexistent.xml" in missing.stderr
+
+
+def test_cli_scan_needs_a_recorded_check(tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    from esms_baseline.cli import main
+
+    profile = Path(__file__).resolve().parents[1] / "data" / "profiles" / "valid" / "anssi-bp28.yml"
+    assert main(["scan", str(profile), "--history", str(tmp_path / "h.sqlite")]) == 2
+    assert "run `esms-baseline check` first" in capsys.readouterr().err
