@@ -9,6 +9,7 @@ import datetime as _dt
 import html
 from typing import Any
 
+from esms_baseline.conformance.messages import translate
 from esms_baseline.history import ApplyRecord, ScanRecord
 from esms_baseline.report.i18n import format_datetime
 from esms_baseline.report.scanner_section import agreement_html
@@ -90,11 +91,12 @@ def scanner_html(model: ReportModel, lang: str) -> str:
     return body.replace("</h2>", "</h2>" + head, 1)
 
 
-def manual_actions_of(apply: ApplyRecord | None) -> list[dict[str, str]]:
+def manual_actions_of(apply: ApplyRecord | None, lang: str = "en") -> list[dict[str, str]]:
+    """The recorded manual actions, their reasons in ``lang`` (as recorded with "en")."""
     if apply is None:
         return []
     return [{"host": str(a.get("host", "")), "control": str(a.get("control", "")),
-             "reason": str(a.get("reason", ""))}
+             "reason": translate(str(a.get("reason", "")), lang)}
             for a in apply.payload.get("manual_actions") or []]
 
 
@@ -105,7 +107,7 @@ def manual_html(model: ReportModel, lang: str) -> str:
     e = html.escape
     out = [f'<section id="manual-actions"><h2>{e(_t("manual_title", lang))}</h2>']
     ap = model.last_apply
-    actions = manual_actions_of(ap)
+    actions = manual_actions_of(ap, lang)
     if ap is None:
         out.append(f'<p class="muted">{e(_t("manual_none", lang))}</p>')
     elif not actions:
@@ -146,7 +148,7 @@ def markdown_lines(model: ReportModel, lang: str) -> list[str]:
         return []
     lines = ["", f"## {_t('manual_title', lang)}", ""]
     ap = model.last_apply
-    actions = manual_actions_of(ap)
+    actions = manual_actions_of(ap, lang)
     if ap is None:
         lines.append(_t("manual_none", lang))
     elif not actions:

@@ -76,7 +76,9 @@ def test_v2_history_migrates_to_v3(tmp_path: Path) -> None:
 def test_report_shows_the_recorded_agreement_and_manual_actions(tmp_path: Path) -> None:
     h, run_id, payload = _recorded(tmp_path)
     h.record_apply(SITE, T, T, "successful", 5, {"manual_actions": [
-        {"host": "srv", "control": "ESMS-ACC-04", "reason": "UID 0 <b>intrus</b>"}]})
+        {"host": "srv", "control": "ESMS-ACC-04", "reason": "UID 0 <b>intrus</b>"},
+        {"host": "srv", "control": "ESMS-ACC-05", "reason": "the management account esms-admin "
+         "has an empty password: set one or lock it by hand"}]})
     check = h.get(run_id)
     recorded = (h.latest_scan(SITE), h.latest_apply(SITE))
     html = render(check, "html", lang="fr", recorded=recorded)
@@ -87,6 +89,7 @@ def test_report_shows_the_recorded_agreement_and_manual_actions(tmp_path: Path) 
             f"inattendu(s), {counts['known']} écart(s) connu(s)") in html
     assert f"(OpenSCAP 1.3.7, contenu 0.1.76), comparé à la vérification n° {run_id} du" in html
     assert "Actions manuelles requises" in html and "UID 0 &lt;b&gt;intrus&lt;/b&gt;" in html
+    assert "mot de passe vide : définissez-en un" in html  # the roles' texts, in French
     en = render(check, "html", lang="en", recorded=recorded)
     assert "Agreement with the reference scanner" in en and f"check no. {run_id}" in en
     md = render(check, "md", lang="fr", recorded=recorded)
