@@ -136,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
 
 def record_apply(args: argparse.Namespace, result: ApplyResult, mode: str = "apply") -> None:
     """Record the apply (status, manual actions) in the history, for `report`."""
-    from esms_baseline.history import History
+    from esms_baseline.history import History, HistoryError
 
     if getattr(args, "no_history", False):
         return
@@ -144,9 +144,12 @@ def record_apply(args: argparse.Namespace, result: ApplyResult, mode: str = "app
                "changed": result.changed,
                "manual_actions": [{"host": h, "control": a.control, "reason": a.reason}
                                   for h, a in result.manual_actions]}
-    with History(getattr(args, "history", None)) as history:
-        history.record_apply(result.site, result.started, result.finished, result.status,
-                             result.exit_code, payload)
+    try:
+        with History(getattr(args, "history", None)) as history:
+            history.record_apply(result.site, result.started, result.finished, result.status,
+                                 result.exit_code, payload)
+    except HistoryError as exc:  # the apply is done: its own exit status stands
+        print(f"warning: the apply was not recorded in the history: {exc}", file=sys.stderr)
 
 
 def render_manual_actions(result: ApplyResult) -> str:
