@@ -68,6 +68,28 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX runs_site_id ON runs(site, id);
     CREATE INDEX results_host_control ON results(host, control);
     """,
+    # v3: the reference scanner's agreement with a recorded check, and the applies (their
+    # manual actions), each with a JSON payload (ScanRecord, ApplyRecord)
+    """
+    CREATE TABLE scans (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        site TEXT NOT NULL,
+        check_run_id INTEGER,
+        recorded TEXT NOT NULL,
+        payload TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX scans_site_id ON scans(site, id);
+    CREATE TABLE applies (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        site TEXT NOT NULL,
+        started TEXT NOT NULL,
+        finished TEXT NOT NULL,
+        status TEXT NOT NULL,
+        exit_code INTEGER NOT NULL,
+        payload TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX applies_site_id ON applies(site, id);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -163,6 +185,33 @@ class RunSummary:
             "counts": dict(self.counts),
             "compliance_rate": self.compliance_rate,
         }
+
+
+@dataclass(frozen=True)
+class ScanRecord:
+    """A recorded run of the reference scanner compared with a recorded check: ``payload``
+    holds the scanner and content versions, the hosts and the per host x rule rows
+    (``esms_baseline.scanner.record.scan_payload``)."""
+
+    scan_id: int
+    site: str
+    check_run_id: int | None
+    recorded: _dt.datetime
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ApplyRecord:
+    """A recorded apply: its status and, in ``payload``, its manual actions
+    (``{"manual_actions": [{"host", "control", "reason"}], "hosts": [...], "mode": ...}``)."""
+
+    apply_id: int
+    site: str
+    started: _dt.datetime
+    finished: _dt.datetime
+    status: str
+    exit_code: int
+    payload: dict[str, Any]
 
 
 def summary_of(result: CheckResult, run_id: int = 0, tool_version: str = __version__) -> RunSummary:
@@ -318,6 +367,49 @@ class History:
                     conn.execute("DELETE FROM results WHERE run_id = ?", (run_id,))
                     conn.execute("DELETE FROM runs WHERE id = ?", (run_id,))
             return len(ids)
+
+    def record_scan(self, site: str, check_run_id: int | None, payload: dict[str, Any],
+                    recorded: _dt.datetime | None = None) -> int:
+        """Store a scanner agreement compared with the check ``check_run_id``; its id."""
+        when = (recorded or _dt.datetime.now().astimezone()).isoformat()
+        with _guard(self.path, "recording a scanner run"), self._transaction() as conn:
+            cur = conn.execute("INSERT INTO scans (site, check_run_id, recorded, payload)"
+                               " VALUES (?, ?, ?, ?)",
+                               (site, check_run_id, when, _dump(payload) or "{}"))
+            return int(cur.lastrowid or 0)
+
+    def latest_scan(self, site: str) -> ScanRecord | None:
+        """The latest recorded scanner agreement of ``site``, or None."""
+        with _guard(self.path, "reading the latest scanner run"):
+            row = self._conn.execute(
+                "SELECT id, site, check_run_id, recorded, payload FROM scans WHERE site = ?"
+                " ORDER BY id DESC LIMIT 1", (site,)).fetchone()
+            if row is None:
+                return None
+            return ScanRecord(int(row[0]), row[1], None if row[2] is None else int(row[2]),
+                              _time(row[3]), dict(json.loads(row[4])))
+
+    def record_apply(self, site: str, started: _dt.datetime, finished: _dt.datetime,
+                     status: str, exit_code: int, payload: dict[str, Any]) -> int:
+        """Store an apply (its manual actions in ``payload``); its id."""
+        with _guard(self.path, "recording an apply"), self._transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO applies (site, started, finished, status, exit_code, payload)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (site, started.isoformat(), finished.isoformat(), status, int(exit_code),
+                 _dump(payload) or "{}"))
+            return int(cur.lastrowid or 0)
+
+    def latest_apply(self, site: str) -> ApplyRecord | None:
+        """The latest recorded apply of ``site``, or None."""
+        with _guard(self.path, "reading the latest apply"):
+            row = self._conn.execute(
+                "SELECT id, site, started, finished, status, exit_code, payload FROM applies"
+                " WHERE site = ? ORDER BY id DESC LIMIT 1", (site,)).fetchone()
+            if row is None:
+                return None
+            return ApplyRecord(int(row[0]), row[1], _time(row[2]), _time(row[3]), row[4],
+                               int(row[5]), dict(json.loads(row[6])))
 
     # -- reading ----------------------------------------------------------------------------
     _RUN_COLUMNS = ("id, site, started, finished, baseline_version, tool_version, hosts,"

@@ -24,7 +24,7 @@ EXIT_INCOMPLETE = 3
 # Subcommand modules, in the order `--help` lists them.
 _COMMANDS = (
     "validate", "controls", "schema", "plan", "apply", "check", "drift", "report", "schedule",
-    "lab", "trust", "windows", "export",
+    "lab", "trust", "windows", "export", "scan",
 )
 
 

@@ -36,6 +36,11 @@ def register(sub: Any) -> None:
     add_worker_arguments(p)
     p.add_argument("--drifted", action="store_true",
                    help="check first, then apply on each host only the controls that fail")
+    p.add_argument("--history", type=Path, metavar="FILE",
+                   help="SQLite history to record the apply (and --drifted's check) in "
+                        "(default: $ESMS_HISTORY, $ESMS_STATE_DIR/history.sqlite or "
+                        "~/.local/state/esms-baseline/)")
+    p.add_argument("--no-history", action="store_true", help="do not record the run")
     p.set_defaults(func=run)
 
 
@@ -124,7 +129,27 @@ def run(args: argparse.Namespace) -> int:
     manual = render_manual_actions(result)
     if manual:
         print(manual)
+    if not args.check:
+        record_apply(args, result)
     return result.exit_code
+
+
+def record_apply(args: argparse.Namespace, result: ApplyResult, mode: str = "apply") -> None:
+    """Record the apply (status, manual actions) in the history, for `report`."""
+    from esms_baseline.history import History, HistoryError
+
+    if getattr(args, "no_history", False):
+        return
+    payload = {"mode": mode, "hosts": [h.host for h in result.hosts],
+               "changed": result.changed,
+               "manual_actions": [{"host": h, "control": a.control, "reason": a.reason}
+                                  for h, a in result.manual_actions]}
+    try:
+        with History(getattr(args, "history", None)) as history:
+            history.record_apply(result.site, result.started, result.finished, result.status,
+                                 result.exit_code, payload)
+    except HistoryError as exc:  # the apply is done: its own exit status stands
+        print(f"warning: the apply was not recorded in the history: {exc}", file=sys.stderr)
 
 
 def render_manual_actions(result: ApplyResult) -> str:
@@ -147,6 +172,12 @@ def _run_drifted(args: argparse.Namespace, profile: SiteProfile, controls: list[
         return 2
 
     def checked(result: CheckResult, todo: dict[str, frozenset[str]]) -> None:
+        if not args.no_history:  # recorded like `check` records it (drift and report see it)
+            from esms_baseline.cli.drift_cmd import record_and_compare
+            from esms_baseline.history import History
+
+            with History(args.history) as history:
+                record_and_compare(result, history)
         hosts = list(result.hosts)
         print(f"apply --drifted: {profile.site.name}, checked {len(hosts)} host(s), "
               f"{len(hosts) - len(todo)} with nothing to re-apply", file=sys.stderr)
@@ -172,4 +203,8 @@ def _run_drifted(args: argparse.Namespace, profile: SiteProfile, controls: list[
     runs = f"{len(done.runs)} Ansible run(s)" if done.runs else "nothing to apply"
     print(f"\n{result.changed} task(s) changed; {runs}; status {result.status}"
           + (f"; artifacts: {result.artifacts_dir}" if done.runs else ""))
+    manual = render_manual_actions(result)
+    if manual:
+        print(manual)
+    record_apply(args, result, mode="apply --drifted")
     return result.exit_code

@@ -81,8 +81,9 @@ def run(args: argparse.Namespace) -> int:
                 return 2
             result = latest
         runs = history.runs(result.site, limit=None)
+        recorded = (history.latest_scan(result.site), history.latest_apply(result.site))
     trend = [r for r in runs if r.started <= result.started][: max(args.trend, 1)]
-    text = render(result, args.format, lang=args.lang, history=trend)
+    text = render(result, args.format, lang=args.lang, history=trend, recorded=recorded)
     if args.output:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(text, encoding="utf-8")

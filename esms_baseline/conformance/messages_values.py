@@ -176,3 +176,21 @@ KEYS: dict[str, str] = {
     "security_log_mode": "mode du journal Sécurité",
     "security_log_days_held": "jours conservés par le journal Sécurité",
 }
+
+# the apply's manual actions (the roles' "ESMS-... | Manual action | ..." tasks), shown in
+# the report's "Actions manuelles requises" section
+VALUES.update({
+    "m.uid0": ("{u} has UID 0 (root's rights): it is locked and expired, never deleted",
+               "{u} a l'UID 0 (les droits de root) : il est verrouillé et expiré, jamais supprimé"),
+    "m.uid0_remove": ("remove it by hand (userdel) after checking why it exists",
+                      "supprimez-le à la main (userdel) après avoir vérifié pourquoi il existe"),
+    "m.empty_mgmt": ("the management account {u} has an empty password: set one or lock it by hand",
+                     ("le compte d'administration {u} a un mot de passe vide : définissez-en un "
+                      "ou verrouillez-le à la main")),
+    "m.undeclared": (("{u} can open a session (uid {n}, shell {s}) but the profile does not "
+                      "declare it: declare it (or mark it departed), or add it to "
+                      "accounts.local_allowlist"),
+                     ("{u} peut ouvrir une session (uid {n}, shell {s}) mais le profil ne le "
+                      "déclare pas : déclarez-le (ou marquez-le parti), ou ajoutez-le à "
+                      "accounts.local_allowlist")),
+})

@@ -9,6 +9,7 @@ from typing import Any
 
 from esms_baseline.catalogue import SOCLE, load_catalogue
 from esms_baseline.conformance.messages import translate
+from esms_baseline.conformance.values_text import value_text
 from esms_baseline.results import SITE_HOST, CheckResult, ControlResult, Verdict
 
 _WORDS: dict[str, dict[str, str]] = {
@@ -80,8 +81,8 @@ def render_text(result: CheckResult, lang: str = "fr") -> str:
     for r in failures:
         ctitle = cat.get(r.control).title.get(lang) if r.control in order else ""
         out.append(f"  {r.host} {r.control} {ctitle}: {translate(r.message, lang)}")
-        out.append(f"      {w['found']:<9} {_short(r.found)}")
-        out.append(f"      {w['expected']:<9} {_short(r.expected)}")
+        out.append(f"      {w['found']:<9} {_short(value_text(r.found, lang))}")
+        out.append(f"      {w['expected']:<9} {_short(value_text(r.expected, lang))}")
 
     problems = [r for r in result.results if r.verdict in (Verdict.ERROR, Verdict.UNREACHABLE)]
     if problems:
@@ -92,7 +93,7 @@ def render_text(result: CheckResult, lang: str = "fr") -> str:
                 continue
             seen.add((r.host, r.message))
             n = sum(1 for x in problems if (x.host, x.message) == (r.host, r.message))
-            out.append(f"  {r.host} [{w[r.verdict.value]} x{n}] {r.message}")
+            out.append(f"  {r.host} [{w[r.verdict.value]} x{n}] {translate(r.message, lang)}")
 
     counts = result.counts()
     total = ", ".join(f"{counts[v.value]} {w[v.value]}" for v in Verdict if counts[v.value])

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from esms_baseline.errors import EsmsError
-from esms_baseline.history import RunSummary
+from esms_baseline.history import ApplyRecord, RunSummary, ScanRecord
 from esms_baseline.report.html import render_html
 from esms_baseline.report.json_ import SCHEMA_VERSION, render_json, to_document
 from esms_baseline.report.junit import render_junit
@@ -39,14 +39,17 @@ def render(
     *,
     lang: str = "fr",
     history: Sequence[RunSummary] | None = None,
+    recorded: tuple[ScanRecord | None, ApplyRecord | None] | None = None,
 ) -> str:
-    """``result`` as a report in ``format`` (html, json, junit, md) and ``lang`` (fr, en)."""
+    """``result`` as a report in ``format`` (html, json, junit, md) and ``lang`` (fr, en).
+    ``recorded``: the site's latest scanner agreement and apply from the history (each None
+    if there is none): the report then shows them (or says there is none)."""
     renderer = _RENDERERS.get(format)
     if renderer is None:
         raise ReportError(f"unknown report format {format!r} (one of {', '.join(FORMATS)})")
     if lang not in LANGS:
         raise ReportError(f"unknown language {lang!r} (fr or en)")
-    return renderer(build(result, history), lang)
+    return renderer(build(result, history, recorded=recorded), lang)
 
 
 __all__ = ["FORMATS", "LANGS", "SCHEMA_VERSION", "ReportError", "ReportModel", "build", "render",

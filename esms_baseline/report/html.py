@@ -27,6 +27,7 @@ from esms_baseline.report.i18n import (
     t,
     value_text,
 )
+from esms_baseline.report.recorded import manual_html, scanner_html
 from esms_baseline.report.summary import PointStatus, PointSummary, ReportModel, Row
 from esms_baseline.results import SITE_HOST, Verdict
 
@@ -445,9 +446,10 @@ def render_html(model: ReportModel, lang: str = "fr") -> str:
         f'<header><p class="kicker">esms-baseline</p><h1>{_e(t("doc_title", lang))}</h1>'
         f'<p class="subtitle">{_e(t("doc_subtitle", lang))}</p>'
         f'<dl class="facts">{facts_html}</dl></header>'
-        f"{_summary_section(model, lang)}{obsolete_section(model, lang)}"
+        f"{_summary_section(model, lang)}{manual_html(model, lang)}{obsolete_section(model, lang)}"
         f"{providers_section(model, lang)}{_trend_section(model, lang)}"
         f"{_exceptions_section(model, lang)}{_evidence_section(model, lang)}"
+        f"{scanner_html(model, lang)}"
         f"{_details_section(model, lang)}"
         f"<footer>{_e(t('generated', lang, date=format_datetime(now, lang), version=__version__))}"
         f" {_e(t('baseline_version', lang))}{colon(lang)} {_e(res.baseline_version)}.{run}"

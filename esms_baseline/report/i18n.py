@@ -7,13 +7,15 @@ module holds the rest: labels, short explanations for a director, value and date
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Mapping
 from typing import Any
 
 from esms_baseline.catalogue import SOCLE, load_catalogue
-from esms_baseline.conformance.messages import key_text, translate
+from esms_baseline.conformance.values_text import value_text as _value_text
 
 LANGS = ("fr", "en")
+#: found / expected values as short human texts (esms_baseline.conformance.values_text)
+value_text = _value_text
+
 
 _MONTHS_FR = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
               "septembre", "octobre", "novembre", "décembre")
@@ -319,23 +321,3 @@ def format_datetime(moment: _dt.datetime, lang: str) -> str:
     local = moment.astimezone() if moment.tzinfo else moment
     hm = local.strftime("%H:%M")
     return f"{format_date(local, lang)} à {hm}" if lang != "en" else f"{local.date()} {hm}"
-
-
-def value_text(value: Any, lang: str = "fr") -> str:
-    """A found / expected value as a short human string."""
-    en = lang == "en"
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return ("yes" if value else "no") if en else ("oui" if value else "non")
-    if isinstance(value, str):
-        return translate(value, lang)
-    if isinstance(value, Mapping):
-        return "; ".join(f"{key_text(str(k), lang)}: {value_text(v, lang)}"
-                         for k, v in value.items())
-    if isinstance(value, (list, tuple, set, frozenset)):
-        items = sorted(value, key=str) if isinstance(value, (set, frozenset)) else value
-        if not items:
-            return "(none)" if en else "(aucun)"
-        return ", ".join(value_text(v, lang) for v in items)
-    return str(value)

@@ -11,8 +11,9 @@ import json
 from typing import Any
 
 from esms_baseline import __version__
-from esms_baseline.report import sector
-from esms_baseline.report.i18n import control_title, explanation, socle_title, t
+from esms_baseline.conformance.messages import translate
+from esms_baseline.report import recorded, sector
+from esms_baseline.report.i18n import control_title, explanation, socle_title, t, value_text
 from esms_baseline.report.summary import PointSummary, ReportModel, Row
 
 SCHEMA_ID = "https://esms-baseline.invalid/schemas/check-report.schema.json"
@@ -47,6 +48,10 @@ def _row(r: Row, lang: str) -> dict[str, Any]:
         "found": _jsonable(r.result.found),
         "expected": _jsonable(r.result.expected),
         "message": r.result.message,
+        # the same in ``lang`` for a person (found / expected stay data, message stays code)
+        "found_text": value_text(r.result.found, lang),
+        "expected_text": value_text(r.result.expected, lang),
+        "message_text": translate(r.result.message, lang),
         "exception": None if ex is None else {
             "reason": ex.reason,
             "approved_by": ex.approved_by,
@@ -86,6 +91,7 @@ def to_document(model: ReportModel, lang: str = "fr") -> dict[str, Any]:
         "socle": [_point(p, lang) for p in model.points],
         "results": [_row(r, lang) for r in model.rows],
         **sector.to_json(model),
+        **recorded.to_json(model),
         "trend": [
             {"run_id": s.run_id, "started": s.started.isoformat(),
              "compliance_rate": s.compliance_rate, "exit_code": s.exit_code,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from esms_baseline.report import sector
+from esms_baseline.report import recorded, sector
 from esms_baseline.report.i18n import (
     access_text,
     colon,
@@ -91,5 +91,6 @@ def render_markdown(model: ReportModel, lang: str = "fr") -> str:
                          f"({t('col_approver', lang).lower()} {ex.approved_by or '—'}, "
                          f"{t('col_expires', lang).lower()} {format_date(ex.expires, lang)}"
                          f"{flag})")
+    lines += recorded.markdown_lines(model, lang)
     lines.append("")
     return "\n".join(lines)

@@ -85,3 +85,10 @@ def agreement_html(rows: Sequence[AgreementRow], lang: str = "fr") -> str:
             f"<p>{e(_t('intro', lang))}</p><p>{e(summary)}</p>"
             f'<table class="scanner"><thead><tr>{head}</tr></thead>'
             f"<tbody>{''.join(body)}</tbody></table></section>")
+
+
+def summary_text(payload: dict[str, Any], lang: str = "fr") -> str:
+    """One sentence of a recorded agreement's counts (``scanner.record.scan_payload``)."""
+    counts = payload.get("counts") or {}
+    return _t("summary", lang, agree=counts.get("agree", 0), differ=counts.get("differ", 0),
+              known=counts.get("known", 0))

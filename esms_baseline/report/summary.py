@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from esms_baseline.catalogue import SOCLE, Control, load_catalogue
-from esms_baseline.history import RunSummary, run_id_of, summary_of
+from esms_baseline.history import ApplyRecord, RunSummary, ScanRecord, run_id_of, summary_of
 from esms_baseline.results import MANUAL_ACTION, SITE_HOST, CheckResult, ControlResult, Verdict
 
 #: Maximum number of runs in the trend.
@@ -140,6 +140,11 @@ class ReportModel:
     rows: tuple[Row, ...]
     trend: tuple[RunSummary, ...]
     hosts: tuple[str, ...]
+    #: the history's latest scanner agreement and apply of the site (report/recorded.py),
+    #: shown when ``recorded`` is True (the caller looked them up: None then means "none")
+    scanner: ScanRecord | None = None
+    last_apply: ApplyRecord | None = None
+    recorded: bool = False
 
     @property
     def exceptions(self) -> tuple[Row, ...]:
@@ -257,8 +262,11 @@ def trend_of(result: CheckResult, history: Sequence[RunSummary] | None,
     return tuple(ordered[-limit:])
 
 
-def build(result: CheckResult, history: Sequence[RunSummary] | None = None) -> ReportModel:
-    """The report model of ``result``; ``history``: earlier runs of the site, for the trend."""
+def build(result: CheckResult, history: Sequence[RunSummary] | None = None, *,
+          recorded: tuple[ScanRecord | None, ApplyRecord | None] | None = None) -> ReportModel:
+    """The report model of ``result``; ``history``: earlier runs of the site, for the trend;
+    ``recorded``: the site's latest scanner agreement and apply (each None when there is
+    none), to show them."""
     cat = load_catalogue()
     today = result.started.date()
     known = {c.id: c for c in cat.controls}
@@ -268,4 +276,7 @@ def build(result: CheckResult, history: Sequence[RunSummary] | None = None) -> R
     hosts = result.hosts or tuple(dict.fromkeys(r.host for r in result.results
                                                 if r.host != SITE_HOST))
     return ReportModel(result=result, run_id=run_id_of(result), points=points, rows=rows,
-                       trend=trend_of(result, history), hosts=hosts)
+                       trend=trend_of(result, history), hosts=hosts,
+                       scanner=recorded[0] if recorded else None,
+                       last_apply=recorded[1] if recorded else None,
+                       recorded=recorded is not None)

@@ -13,14 +13,17 @@ fresh hosts -> ``--drifted`` brings them to the baseline (every control fails, e
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
+from esms_baseline.cli import main
 from esms_baseline.conformance import check
 from esms_baseline.converge import DriftedApply, apply_drifted
+from esms_baseline.history import History
 from esms_baseline.lab import Lab, nsenter_run
 from esms_baseline.plan import build_check_plan, build_plan
 from esms_baseline.profile import SiteProfile, load_profile
@@ -96,6 +99,22 @@ def test_drifted_on_compliant_hosts_runs_no_ansible(lab: Lab, profile: SiteProfi
     assert done.runs == ()
     assert done.result.exit_code == 0
     assert [(h.host, h.ok, h.changed) for h in done.result.hosts] == [(h, 0, 0) for h in HOSTS]
+    # the CLI records its check as `check` does and its apply as `apply` does: drift and
+    # report see them (one more check: the hosts are compliant, no Ansible runs)
+    db = tmp_path / "history.sqlite"
+    assert main(["apply", "--drifted", str(profile.path), "-i", str(lab.inventory_path), "-q",
+                 "--history", str(db)]) == 0
+    with History(db) as h:
+        (run,) = h.runs(profile.site.name)
+        assert run.hosts == HOSTS and run.exit_code == 0 and run.counts.get("pass", 0) > 20
+        ap = h.latest_apply(profile.site.name)
+        assert ap is not None and ap.exit_code == 0 and ap.payload["mode"] == "apply --drifted"
+        assert ap.payload["manual_actions"] == [] and ap.payload["hosts"] == list(HOSTS)
+    out = tmp_path / "report.json"
+    assert main(["report", "--site", profile.site.name, "--history", str(db), "--format", "json",
+                 "-o", str(out)]) == 0
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    assert doc["run_id"] == run.run_id and doc["last_apply"]["apply_id"] == ap.apply_id
 
 
 def test_drifted_repairs_exactly_the_broken_controls(lab: Lab, profile: SiteProfile, tmp_path: Path) -> None:

@@ -10,7 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from esms_baseline.history import run_id_of
 from esms_baseline.report import render
+from esms_baseline.scanner import agreement_rows
+from esms_baseline.scanner.record import scan_payload
 from tests.unit.test_report import record_runs
 
 pytestmark = [pytest.mark.slow]
@@ -47,7 +50,15 @@ def test_report_in_headless_chromium(tmp_path: Path, lang: str) -> None:
     h = record_runs(tmp_path / "h.sqlite", n=6)
     latest = h.latest("EHPAD Les Tilleuls")
     assert latest is not None
-    html = render(latest, "html", lang=lang, history=h.runs(latest.site))
+    # with the sections the history adds (scanner agreement, manual actions: #11)
+    scans = {latest.hosts[0]: {"accounts_password_pam_minlen": "pass", "accounts_tmout": "fail"}}
+    h.record_scan(latest.site, run_id_of(latest), scan_payload(
+        agreement_rows(latest, scans), check_run_id=run_id_of(latest),
+        check_started=latest.started.isoformat(), versions={latest.hosts[0]: ("OpenSCAP 1.3.7", "0.1.76")}))
+    h.record_apply(latest.site, latest.started, latest.finished, "successful", 5, {"manual_actions": [
+        {"host": latest.hosts[0], "control": "ESMS-ACC-04", "reason": "x has UID 0"}]})
+    html = render(latest, "html", lang=lang, history=h.runs(latest.site),
+                  recorded=(h.latest_scan(latest.site), h.latest_apply(latest.site)))
     h.close()
     report = tmp_path / f"report-{lang}.html"
     report.write_text(html, encoding="utf-8")
@@ -66,6 +77,8 @@ def test_report_in_headless_chromium(tmp_path: Path, lang: str) -> None:
     assert not console, console
     assert ("Synthèse pour la direction" if lang == "fr" else "Summary for the director") \
         in dom.stdout
+    assert ("Concordance avec le scanner de référence" if lang == "fr"
+            else "Agreement with the reference scanner") in dom.stdout
 
     shot = tmp_path / f"report-{lang}-first-page.png"
     snap = chromium(tmp_path, f"--screenshot={shot}", "--window-size=1280,1600",

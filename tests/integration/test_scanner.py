@@ -17,15 +17,19 @@ from pathlib import Path
 import pytest
 
 from esms_baseline.catalogue.scanner_map import load_scanner_map
+from esms_baseline.cli.scan_cmd import compare_and_record
 from esms_baseline.conformance import check
+from esms_baseline.history import History
 from esms_baseline.lab import Lab, nsenter_run
 from esms_baseline.plan import build_check_plan, build_plan
 from esms_baseline.profile import load_profile
+from esms_baseline.report import render
 from esms_baseline.results import CheckResult
 from esms_baseline.run import apply
 from esms_baseline.scanner import agreement_rows, disagreements, export_tailoring, profile_id
 from esms_baseline.scanner.content import datastream_path, load_datastream
 from esms_baseline.scanner.lab import HOST_WORK_DIR, install_scanner, run_oscap
+from esms_baseline.scanner.remote import scan_hosts
 from tests.conftest import random_secrets_in_env, running_lab
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
@@ -91,14 +95,35 @@ def test_scanner_and_check_agree_after_apply_and_after_breaks(
         result = apply(plan, controls=CONTROLS, artifacts_dir=tmp_path)
     assert result.exit_code == 0, [h.errors for h in result.hosts]
 
-    ours = _check(lab)
-    scanned = _scan(lab, tailoring)
+    # the real path of `esms-baseline scan`: oscap over SSH (host key verified), the
+    # agreement recorded in the history against the recorded check, shown by `report`
+    history = History(tmp_path / "history.sqlite")
+    check_id = history.record(_check(lab))
+    ours = history.get(check_id)
+    [scan] = scan_hosts(profile, inventory=lab.inventory_path, limit=HOST,
+                        datastream=load_datastream())
+    assert scan.error == "", scan.error
+    scanned = scan.rules
+    assert set(SMAP.rule_ids) <= set(scanned)
+    payload = compare_and_record(history, ours, {HOST: scanned},
+                                 {HOST: (scan.scanner, scan.content)})
+    assert payload["scanner"].startswith("OpenSCAP 1.3") and payload["content_version"]
+    assert payload["check_run_id"] == check_id
     rows = agreement_rows(ours, {HOST: scanned})
     assert disagreements(rows) == []
     must = [r for r in rows if r.expected_to_agree]
     assert len(must) >= 20
     # every rule claimed to agree passes in both
     assert [r for r in must if (r.ours, r.scanner) != ("pass", "pass")] == []
+    site = profile.site.name
+    html = render(ours, "html", lang="fr",
+                  recorded=(history.latest_scan(site), history.latest_apply(site)))
+    known = len(rows) - len(must)
+    assert "Concordance avec le scanner de référence" in html
+    assert (f"{len(must)} règle(s) concordantes, 0 écart(s) inattendu(s), {known} écart(s) "
+            "connu(s)") in html
+    assert f"comparé à la vérification n° {check_id} du" in html
+    history.close()
 
     for command, _rules, _control in BREAKS:
         nsenter_run(lab, HOST, ["sh", "-c", command])

@@ -102,7 +102,7 @@ def test_old_database_is_migrated(tmp_path: Path) -> None:
     db = tmp_path / "v1.sqlite"
     _make_v1(db)
     with History(db) as h:
-        assert h.schema_version == SCHEMA_VERSION == 2
+        assert h.schema_version == SCHEMA_VERSION == 3
         old = h.get(1)
         assert old.results[0].verdict is Verdict.FAIL and old.results[0].found == 0
         assert old.baseline_version == "0.0.9"
@@ -114,7 +114,7 @@ def test_old_database_is_migrated(tmp_path: Path) -> None:
     versions = [r[0] for r in conn.execute("SELECT version FROM schema_version ORDER BY 1")]
     indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
     conn.close()
-    assert versions == [1, 2] and "runs_site_id" in indexes
+    assert versions == [1, 2, 3] and "runs_site_id" in indexes and "scans_site_id" in indexes
 
 
 def test_failed_migration_rolls_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -226,3 +226,38 @@ def test_value_text_translates_values_and_keys() -> None:
     # a template of a value never shadows a longer message
     assert translate("restic not installed", "fr") == "restic n'est pas installé"
     assert translate("not installed", "fr") == "non installé"
+
+
+def test_check_text_output_is_french_and_english_with_lang_en() -> None:
+    """`esms-baseline check`'s text output (render_text): found / expected values and
+    messages in French by default, in English with --lang en (issue #14)."""
+    from esms_baseline.conformance.report import render_text
+
+    result = _result()
+    fr = render_text(result, "fr")
+    for english in KNOWN_ENGLISH:
+        assert english not in fr, english
+    assert "constaté" in fr and "attendu" in fr
+    en = render_text(result, "en")
+    assert "no signature database" in en and "undeclared remote-control software" in en
+    problem = ControlResult("h", "ESMS-AV-01", Verdict.ERROR, None, None,
+                            "unattended-upgrades not installed")
+    one = CheckResult(site="S", started=result.started, finished=result.started,
+                      baseline_version="t", results=(problem,), hosts=("h",))
+    assert "unattended-upgrades n'est pas installé" in render_text(one, "fr")
+    assert "unattended-upgrades not installed" in render_text(one, "en")
+
+
+def test_json_report_has_french_texts_next_to_the_codes() -> None:
+    import json
+
+    result = _result()
+    doc = json.loads(render(result, "json", lang="fr"))
+    texts = " ".join(r["found_text"] + r["expected_text"] + r["message_text"]
+                     for r in doc["results"])
+    for english in KNOWN_ENGLISH:
+        assert english not in texts, english
+    # the message itself stays the rule's (English, stable for tools)
+    assert any("no signature database" in r["message"] for r in doc["results"])
+    en = json.loads(render(result, "json", lang="en"))
+    assert any("no signature database" in r["message_text"] for r in en["results"])
