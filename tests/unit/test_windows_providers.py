@@ -255,3 +255,21 @@ def test_report_providers_section_reads_the_windows_result() -> None:
     (access,) = provider_accesses(model)
     assert (access.login, access.ended, access.locked) == ("presta-dui", True, True)
     assert access.account == "expires 2026-11-01T00:00:00, locked"
+
+
+def test_check_mode_leaves_no_temporary_file_behind() -> None:
+    """win_powershell runs a SupportsShouldProcess script with -WhatIf in check mode, which sets
+    $WhatIfPreference for every cmdlet the script calls (Microsoft Learn, "Everything you
+    wanted to know about ShouldProcess"): a Remove-Item without -WhatIf:$false only prints
+    "What if" and the file stays. Every file the providers' scripts write goes under
+    $Ansible.Tmpdir (removed by the module) and is removed with -WhatIf:$false."""
+    for path in sorted(TASKS.glob("*.yml")):
+        for task in yaml.safe_load(path.read_text(encoding="utf-8")):
+            script = (task.get("ansible.windows.win_powershell") or {}).get("script", "")
+            if "SupportsShouldProcess" not in script:
+                continue
+            for line in script.splitlines():
+                line = line.split("#", 1)[0]  # code, not comments
+                if re.search(r"\bRemove-Item\b", line):
+                    assert "-WhatIf:$false" in line, (path.name, line)
+                assert "$env:TEMP" not in line, (path.name, line)
