@@ -273,3 +273,14 @@ def test_check_mode_leaves_no_temporary_file_behind() -> None:
                 if re.search(r"\bRemove-Item\b", line):
                     assert "-WhatIf:$false" in line, (path.name, line)
                 assert "$env:TEMP" not in line, (path.name, line)
+
+
+def test_winvnc4_service_is_a_vnc_server() -> None:
+    """RealVNC 4 and older TigerVNC builds register the service "WinVNC4" (TigerVNC
+    win/winvnc/VNCServerService.cxx), display name "VNC Server Version 4": neither the
+    RealVNC nor the TigerVNC patterns matched it; it is the generic vnc tool."""
+    seen = match_remote_tools({"services": [{"name": "WinVNC4",
+                                             "display_name": "VNC Server Version 4"}]}, [])
+    assert seen == {"vnc": {"programs": [], "services": ["WinVNC4"], "ports": []}}
+    assert match_remote_tools({"services": [{"name": "WinVNC4Helper", "display_name": "x"}]},
+                              []) == {}
