@@ -356,8 +356,8 @@ Invoke-Section 'os_edition' {
 # The file is in the ANSI code page, no BOM (saltstack/salt PR 68935 decodes it with the system
 # ANSI encoding for that reason); Import-Csv reads UTF-8 by default (5.1: new StreamReader(stream),
 # PowerShell/PowerShell 60b3b304 PathUtils.OpenStreamReader): localised names may be garbled,
-# the two columns used (GUID, value) are ASCII. (-Encoding Default is not used: PowerShell 7
-# has no such value.)
+# the two columns used (GUID, value) are ASCII. (-Encoding Default is not used: ANSI in 5.1,
+# but UTF-8 in PowerShell 7, where it is .NET's Encoding.Default: EncodingUtils.cs.)
 # Security log: Get-WinEvent -ListLog (MaximumSizeInBytes, LogMode, FileSize, IsLogFull) and
 # its oldest event (-Oldest): https://learn.microsoft.com/powershell/module/microsoft.powershell.diagnostics/get-winevent
 Invoke-Section 'providers' {
