@@ -284,3 +284,12 @@ def test_winvnc4_service_is_a_vnc_server() -> None:
     assert seen == {"vnc": {"programs": [], "services": ["WinVNC4"], "ports": []}}
     assert match_remote_tools({"services": [{"name": "WinVNC4Helper", "display_name": "x"}]},
                               []) == {}
+
+
+def test_collector_host_date_is_gregorian_whatever_the_culture() -> None:
+    """'yyyy-MM-dd' follows the current culture's calendar (a Thai Buddhist calendar gives
+    2569): the host's date the PRV-01 rule judges with is formatted with the invariant
+    culture."""
+    line = next(ln for ln in COLLECTOR.read_text(encoding="utf-8").splitlines()
+                if "today = (Get-Date)" in ln)
+    assert "ToString('yyyy-MM-dd', [Globalization.CultureInfo]::InvariantCulture)" in line
