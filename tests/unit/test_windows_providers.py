@@ -210,6 +210,7 @@ def test_tool_names_are_the_profile_s_and_the_role_patterns_are_the_table_s() ->
 
 def test_tasks_set_the_guids_the_check_reads_and_the_collector_reads_them() -> None:
     task = yaml.safe_load((TASKS / "ESMS-PRV-03.yml").read_text(encoding="utf-8"))
+    task = [t for t in task if "ansible.builtin.assert" not in t]
     audit = task[0]["ansible.windows.win_powershell"]
     assert audit["parameters"]["Guids"] == AUDIT_SUBCATEGORIES
     assert "win_audit_policy_system" not in (TASKS / "ESMS-PRV-03.yml").read_text(
@@ -293,3 +294,18 @@ def test_collector_host_date_is_gregorian_whatever_the_culture() -> None:
     line = next(ln for ln in COLLECTOR.read_text(encoding="utf-8").splitlines()
                 if "today = (Get-Date)" in ln)
     assert "ToString('yyyy-MM-dd', [Globalization.CultureInfo]::InvariantCulture)" in line
+
+
+@pytest.mark.parametrize(("kib", "ok"), [(196608, True), (64, True), (4194240, True),
+                                         (100, False), (0, False), (4194304, False)])
+def test_security_log_size_is_refused_before_win_eventlog_would(kib: int, ok: bool) -> None:
+    """win_eventlog fails at run time on a size outside 64 KB..4 GB or not a multiple of
+    64 KB (ConvertTo-MaximumSize); the role's assert refuses it first, evaluated here by
+    Ansible's real templar."""
+    from tests.unit.ansible_render import condition, task
+
+    t = task("esms_providers/tasks/windows/ESMS-PRV-03.yml",
+             "ESMS-PRV-03 | Refuse a Security log size win_eventlog cannot set")
+    that = t["ansible.builtin.assert"]["that"]
+    v = {"esms_providers_windows_security_log_kib": kib}
+    assert all(condition(c, v) for c in that) is ok
