@@ -23,33 +23,48 @@ from typing import Any
 #: tool -> {"programs": DisplayName regexes, "services": service name/display name regexes,
 #: "ports": listening TCP ports}. Regexes are matched with re.match (start), IGNORECASE.
 REMOTE_TOOLS: dict[str, dict[str, list[Any]]] = {
-    # TeamViewer: service "TeamViewer" (older majors "TeamViewer15"...), port 5938
+    # TeamViewer: service "TeamViewer" (older majors "TeamViewer15"...: UNVERIFIED, installer
+    # knowledge). 5938 is the port TeamViewer CONNECTS OUT to; its KB says no inbound port is
+    # needed (https://www.teamviewer.com/en/global/support/knowledge-base/teamviewer-classic/
+    # troubleshooting/ports-used-by-teamviewer): a listener on 5938 (incoming LAN connections)
+    # is extra evidence only, the program and service are what find it.
     "teamviewer": {"programs": [r"TeamViewer"], "services": [r"TeamViewer"], "ports": [5938]},
-    # AnyDesk: service "AnyDesk" (MSI: "AnyDeskMSI"), direct connections on 7070
+    # AnyDesk: service "AnyDesk" (MSI: "AnyDeskMSI"), direct connections on 7070 (UNVERIFIED
+    # against an AnyDesk document: installer knowledge; found by program and service first)
     "anydesk": {"programs": [r"AnyDesk"], "services": [r"AnyDesk"], "ports": [7070]},
-    # RustDesk: service "RustDesk", direct IP access 21118 (21119 relay/websocket)
+    # RustDesk: service "RustDesk" (UNVERIFIED). 21118: the client's direct IP access listener,
+    # off by default (rustdesk/rustdesk source, get_direct_port: RENDEZVOUS_PORT + 2
+    # = 21118, only with the direct-server option); 21119: the RustDesk SERVER's relay
+    # websocket (hbbr, doc.rustdesk.com self-host install), i.e. RustDesk server software
     "rustdesk": {"programs": [r"RustDesk"], "services": [r"RustDesk"], "ports": [21118, 21119]},
-    # TigerVNC server for Windows (winvnc4 service "TigerVNC Server")
+    # TigerVNC server for Windows: service "TigerVNC" (TigerVNC win/winvnc/VNCServerService.cxx
+    # VNCServerService::Name); its older builds and RealVNC 4 used "WinVNC4" (generic vnc below)
     "tigervnc": {"programs": [r"TigerVNC"], "services": [r"TigerVNC"], "ports": []},
-    # TightVNC: service tvnserver ("TightVNC Server")
+    # TightVNC: service tvnserver ("TightVNC Server") (UNVERIFIED against GlavSoft's docs:
+    # common admin scripts `net stop tvnserver`)
     "tightvnc": {"programs": [r"TightVNC"], "services": [r"tvnserver$", r"TightVNC"], "ports": []},
     # RealVNC: "VNC Server 7.x" / "RealVNC Server", service vncserver ("VNC Server")
+    # (UNVERIFIED against RealVNC's docs)
     "realvnc": {"programs": [r"RealVNC", r"VNC Server\b"], "services": [r"vncserver$", r"RealVNC"],
                 "ports": []},
-    # any VNC listener (RFB 5900+display) and UltraVNC (service uvnc_service)
-    "vnc": {"programs": [r"UltraVNC"], "services": [r"uvnc_service$", r"UltraVNC"],
+    # any VNC listener (RFB 5900+display), UltraVNC (service uvnc_service, UNVERIFIED against
+    # uvnc's docs: common admin scripts), WinVNC4 (RealVNC 4, older TigerVNC: TigerVNC source)
+    # and WinVNC (RealVNC 3 / UltraVNC 1.0 application mode: UNVERIFIED)
+    "vnc": {"programs": [r"UltraVNC"], "services": [r"uvnc_service$", r"UltraVNC", r"winvnc4?$"],
             "ports": list(range(5900, 5911))},
-    # ScreenConnect / ConnectWise Control: "ScreenConnect Client (<thumbprint>)"
+    # ScreenConnect / ConnectWise Control: "ScreenConnect Client (<thumbprint>)" (UNVERIFIED)
     "screenconnect": {"programs": [r"ScreenConnect", r"ConnectWise Control"],
                       "services": [r"ScreenConnect", r"ConnectWise Control"], "ports": []},
-    # Splashtop Streamer: service SplashtopRemoteService
+    # Splashtop Streamer: service SplashtopRemoteService (UNVERIFIED: installer knowledge)
     "splashtop": {"programs": [r"Splashtop"], "services": [r"Splashtop"], "ports": []},
-    # Chrome Remote Desktop Host: service "chromoting"
+    # Chrome Remote Desktop Host: service "chromoting" (Chromium remoting/host: Windows
+    # kWindowsServiceName = L"chromoting")
     "chrome-remote-desktop": {"programs": [r"Chrome Remote Desktop"],
                               "services": [r"chromoting$", r"Chrome Remote Desktop"], "ports": []},
-    # MeshCentral agent: service "Mesh Agent"
+    # MeshCentral agent: service "Mesh Agent", display "Mesh Agent background service"
+    # (Ylianst/MeshAgent meshservice/ServiceMain.c serviceFile / serviceName)
     "meshcentral-agent": {"programs": [r"Mesh Agent"], "services": [r"Mesh Agent"], "ports": []},
-    # NoMachine: service nxservice; its port 4000 is too common to be evidence alone
+    # NoMachine: service nxservice (UNVERIFIED); its port 4000 is too common to be evidence alone
     "nomachine": {"programs": [r"NoMachine"], "services": [r"nxservice$", r"NoMachine"],
                   "ports": []},
 }

@@ -210,6 +210,7 @@ def test_tool_names_are_the_profile_s_and_the_role_patterns_are_the_table_s() ->
 
 def test_tasks_set_the_guids_the_check_reads_and_the_collector_reads_them() -> None:
     task = yaml.safe_load((TASKS / "ESMS-PRV-03.yml").read_text(encoding="utf-8"))
+    task = [t for t in task if "ansible.builtin.assert" not in t]
     audit = task[0]["ansible.windows.win_powershell"]
     assert audit["parameters"]["Guids"] == AUDIT_SUBCATEGORIES
     assert "win_audit_policy_system" not in (TASKS / "ESMS-PRV-03.yml").read_text(
@@ -255,3 +256,56 @@ def test_report_providers_section_reads_the_windows_result() -> None:
     (access,) = provider_accesses(model)
     assert (access.login, access.ended, access.locked) == ("presta-dui", True, True)
     assert access.account == "expires 2026-11-01T00:00:00, locked"
+
+
+def test_check_mode_leaves_no_temporary_file_behind() -> None:
+    """win_powershell runs a SupportsShouldProcess script with -WhatIf in check mode, which sets
+    $WhatIfPreference for every cmdlet the script calls (Microsoft Learn, "Everything you
+    wanted to know about ShouldProcess"): a Remove-Item without -WhatIf:$false only prints
+    "What if" and the file stays. Every file the providers' scripts write goes under
+    $Ansible.Tmpdir (removed by the module) and is removed with -WhatIf:$false."""
+    for path in sorted(TASKS.glob("*.yml")):
+        for task in yaml.safe_load(path.read_text(encoding="utf-8")):
+            script = (task.get("ansible.windows.win_powershell") or {}).get("script", "")
+            if "SupportsShouldProcess" not in script:
+                continue
+            for line in script.splitlines():
+                line = line.split("#", 1)[0]  # code, not comments
+                if re.search(r"\bRemove-Item\b", line):
+                    assert "-WhatIf:$false" in line, (path.name, line)
+                assert "$env:TEMP" not in line, (path.name, line)
+
+
+def test_winvnc4_service_is_a_vnc_server() -> None:
+    """RealVNC 4 and older TigerVNC builds register the service "WinVNC4" (TigerVNC
+    win/winvnc/VNCServerService.cxx), display name "VNC Server Version 4": neither the
+    RealVNC nor the TigerVNC patterns matched it; it is the generic vnc tool."""
+    seen = match_remote_tools({"services": [{"name": "WinVNC4",
+                                             "display_name": "VNC Server Version 4"}]}, [])
+    assert seen == {"vnc": {"programs": [], "services": ["WinVNC4"], "ports": []}}
+    assert match_remote_tools({"services": [{"name": "WinVNC4Helper", "display_name": "x"}]},
+                              []) == {}
+
+
+def test_collector_host_date_is_gregorian_whatever_the_culture() -> None:
+    """'yyyy-MM-dd' follows the current culture's calendar (a Thai Buddhist calendar gives
+    2569): the host's date the PRV-01 rule judges with is formatted with the invariant
+    culture."""
+    line = next(ln for ln in COLLECTOR.read_text(encoding="utf-8").splitlines()
+                if "today = (Get-Date)" in ln)
+    assert "ToString('yyyy-MM-dd', [Globalization.CultureInfo]::InvariantCulture)" in line
+
+
+@pytest.mark.parametrize(("kib", "ok"), [(196608, True), (64, True), (4194240, True),
+                                         (100, False), (0, False), (4194304, False)])
+def test_security_log_size_is_refused_before_win_eventlog_would(kib: int, ok: bool) -> None:
+    """win_eventlog fails at run time on a size outside 64 KB..4 GB or not a multiple of
+    64 KB (ConvertTo-MaximumSize); the role's assert refuses it first, evaluated here by
+    Ansible's real templar."""
+    from tests.unit.ansible_render import condition, task
+
+    t = task("esms_providers/tasks/windows/ESMS-PRV-03.yml",
+             "ESMS-PRV-03 | Refuse a Security log size win_eventlog cannot set")
+    that = t["ansible.builtin.assert"]["that"]
+    v = {"esms_providers_windows_security_log_kib": kib}
+    assert all(condition(c, v) for c in that) is ok

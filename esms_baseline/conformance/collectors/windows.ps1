@@ -353,10 +353,18 @@ Invoke-Section 'os_edition' {
 # ([MS-GPAC] 2.2.1: MachineName, PolicyTarget, Subcategory, SubcategoryGUID, Inclusion,
 # Exclusion, SettingValue; the header and inclusion text are localised, GUID and value not):
 # https://learn.microsoft.com/windows-server/administration/windows-commands/auditpol-backup
+# The file is in the ANSI code page, no BOM (saltstack/salt PR 68935 decodes it with the system
+# ANSI encoding for that reason); Import-Csv reads UTF-8 by default (5.1: new StreamReader(stream),
+# PowerShell/PowerShell 60b3b304 PathUtils.OpenStreamReader): localised names may be garbled,
+# the two columns used (GUID, value) are ASCII. (-Encoding Default is not used: ANSI in 5.1,
+# but UTF-8 in PowerShell 7, where it is .NET's Encoding.Default: EncodingUtils.cs.)
 # Security log: Get-WinEvent -ListLog (MaximumSizeInBytes, LogMode, FileSize, IsLogFull) and
 # its oldest event (-Oldest): https://learn.microsoft.com/powershell/module/microsoft.powershell.diagnostics/get-winevent
+# today: Gregorian whatever the host's culture ('yyyy' follows the culture's calendar: th-TH
+# would give 2569), as the ESMS-PRV-01 task's (Get-Date).Date comparisons
+# (https://learn.microsoft.com/dotnet/standard/base-types/custom-date-and-time-format-strings)
 Invoke-Section 'providers' {
-    $p = [ordered]@{ today = (Get-Date).ToString('yyyy-MM-dd') }
+    $p = [ordered]@{ today = (Get-Date).ToString('yyyy-MM-dd', [Globalization.CultureInfo]::InvariantCulture) }
     # (no local accounts on a domain controller: users stays null, PRV-01 says it was not read)
     $p.users = $null
     try { $p.users = @(Get-LocalUser | ForEach-Object { [ordered]@{ name = [string]$_.Name; enabled = [bool]$_.Enabled
