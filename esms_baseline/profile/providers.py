@@ -193,6 +193,7 @@ def providers_consistent(ctx: Ctx) -> None:
                         "administrator rights (or reads every secret); a provider elevates "
                         "through the MSP", key=False)
         until = p.get("access_until")
+        end: datetime.date | None = None
         if isinstance(until, (str, datetime.date)):
             try:
                 end = _date(until)
@@ -202,6 +203,16 @@ def providers_consistent(ctx: Ctx) -> None:
                 ctx.add((*base, "access_until"),
                         f"access until {end.isoformat()} is more than {MAX_ACCESS_DAYS // 365} "
                         "years away: that is no end; give the contract's end date", key=False)
+        if end is not None and end >= ctx.today:
+            # ESMS-ACC-03 locks a departed account, ESMS-PRV-01 unlocks a provider account
+            # whose access runs: both at once would flip it on every apply
+            for j, login in enumerate(p.get("accounts") or []):
+                if login in users and users[login][1].get("state") == "departed":
+                    ctx.add((*base, "accounts", j),
+                            f"account '{login}' has left (state: departed) but provider "
+                            f"'{name}' still lists it and its access runs until "
+                            f"{end.isoformat()}: remove it from the provider's accounts "
+                            "(the departed account stays locked)", key=False)
         access = p["access"]
         sources = p.get("sources") or []
         if access in ("ssh", "rdp"):

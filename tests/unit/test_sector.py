@@ -226,6 +226,13 @@ def test_valid_providers(tmp_path: Path) -> None:
     assert _load(tmp_path, _doc()) == []
 
 
+def test_a_departed_account_of_an_ended_access_may_stay_listed(tmp_path: Path) -> None:
+    doc = _doc()
+    doc["accounts"]["users"][0]["state"] = "departed"
+    doc["providers"][0]["access_until"] = (TODAY - dt.timedelta(days=1)).isoformat()
+    assert _load(tmp_path, doc) == []
+
+
 @pytest.mark.parametrize(("change", "message"), [
     (lambda d: d["providers"][0]["sources"].__setitem__(0, "198.51.100.0/24"),
      "providers[0].sources[0]: source 198.51.100.0/24 is not inside firewall.management"),
@@ -257,6 +264,9 @@ def test_valid_providers(tmp_path: Path) -> None:
       "covers no later than 2027-10-12")),
     (lambda d: d["providers"][0].update(access_until="9999-12-31"),
      "providers[0].access_until: access until 9999-12-31 is more than 10 years away"),
+    # review of #14: ESMS-ACC-03 would lock it and ESMS-PRV-01 unlock it on every apply
+    (lambda d: d["accounts"]["users"][0].__setitem__("state", "departed"),
+     "providers[0].accounts[0]: account 'presta1' has left (state: departed) but provider"),
     (lambda d: d["providers"][0].update(name="bad\nname"), "name"),
     (lambda d: d["providers"][0].update(contract="{{ lookup('pipe', 'id') }}"), "contract"),
     (lambda d: d["providers"][0].update(maintains="{% raw %}x"), "maintains"),
