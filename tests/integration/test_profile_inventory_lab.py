@@ -257,7 +257,7 @@ def test_check_through_worker(one_host: Lab, site: Path, tmp_path: Path) -> None
         got = _verdicts(same.stdout)
         assert got == expected
         assert sum(v == "pass" for v in got.values()) >= 10, got
-        assert json.loads(same.stdout)["details"]["worker"] == w.worker.destination
+        assert f"check through the worker {w.worker.destination}" in same.stderr
         # recorded like a local check
         from esms_baseline.history import History
 
