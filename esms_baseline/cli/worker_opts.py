@@ -1,4 +1,4 @@
-"""``apply --worker USER@HOST ...``: run the Ansible part on a remote ansible-runner worker
+"""``apply|check|drift --worker USER@HOST ...``: run the Ansible part on a remote ansible-runner worker
 (esms_baseline.remote; docs/awx.md "Remote worker")."""
 
 from __future__ import annotations
