@@ -68,3 +68,37 @@ def test_facts_parsing() -> None:
         _parse_facts("h", "debian", json.dumps({"platform": "windows"}))
     with pytest.raises(ValueError):
         _parse_facts("h", "debian", "sudo: a password is required")
+
+
+def test_check_from_collected_facts_one_host_unreachable_others_go_on(tmp_path: Path) -> None:
+    """The real conformance suite (pytest subprocess, plugin, rules) on facts collected
+    elsewhere: the hosts' URLs lead nowhere, so nothing here connects to any host; a host
+    the worker could not reach is unreachable, one whose collector failed is error, and the
+    host with facts gets the same verdicts as the rules give its facts."""
+    import datetime as dt
+
+    from esms_baseline.conformance import CheckPlan, CheckTarget, check
+    from esms_baseline.conformance.rules import evaluate
+    from esms_baseline.remote_check import WorkerFacts
+
+    data = ROOT / "tests" / "data" / "facts"
+    variables = json.loads((data / "vars-compliant.json").read_text(encoding="utf-8"))
+    facts = json.loads((data / "debian-compliant.json").read_text(encoding="utf-8"))
+    nowhere = "ssh://nowhere.invalid"
+    plan = CheckPlan(site_name="Site", today=dt.date(2026, 11, 23), hosts=(
+        CheckTarget("a", "debian", nowhere, variables),
+        CheckTarget("b", "debian", nowhere, variables),
+        CheckTarget("c", "debian", nowhere, variables)))
+    got = WorkerFacts(facts={"a": facts}, unreachable={"b": "b: Connection timed out"},
+                      errors={"c": "c: collector exited 1: sudo: a password is required"})
+    f = tmp_path / "facts.json"
+    f.write_text(json.dumps(got.to_dict()), encoding="utf-8")
+    res = check(plan, controls=["ESMS-PWD-01", "ESMS-ACC-06"], facts_file=f)
+    v = {(r.host, r.control): r for r in res.results}
+    for cid in ("ESMS-PWD-01", "ESMS-ACC-06"):
+        want = evaluate("debian", cid, facts, variables).passed
+        assert v[("a", cid)].verdict.value == ("pass" if want else "fail")
+        assert v[("b", cid)].verdict.value == "unreachable"
+        assert "timed out" in v[("b", cid)].message
+        assert v[("c", cid)].verdict.value == "error" and "sudo" in v[("c", cid)].message
+    assert res.exit_code == 3
