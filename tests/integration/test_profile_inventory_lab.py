@@ -232,7 +232,7 @@ def test_check_through_worker(one_host: Lab, site: Path, tmp_path: Path) -> None
                                   timeout=600, check=False)
 
         # host key not known to the site yet: nothing is run on the host, unreachable
-        unknown = run()
+        unknown = run("--no-history")
         assert unknown.returncode == 3, unknown.stderr[-3000:]
         rows = [r for r in json.loads(unknown.stdout)["results"] if r["host"] == HOST]
         assert rows and all(r["verdict"] == "unreachable" and "not known yet" in r["message"]
@@ -242,7 +242,7 @@ def test_check_through_worker(one_host: Lab, site: Path, tmp_path: Path) -> None
                         str(tmp_path / "not_the_host")], check=True)
         other = (tmp_path / "not_the_host.pub").read_text().split()
         known.write_text(f"{HOST} {other[0]} {other[1]}\n")
-        wrong = run()
+        wrong = run("--no-history")
         assert wrong.returncode == 3, wrong.stderr[-3000:]
         rows = [r for r in json.loads(wrong.stdout)["results"] if r["host"] == HOST]
         assert rows and all(r["verdict"] == "unreachable" for r in rows), rows[:2]
@@ -262,7 +262,14 @@ def test_check_through_worker(one_host: Lab, site: Path, tmp_path: Path) -> None
         from esms_baseline.history import History
 
         with History(history) as h:
-            assert len(h.runs("Site Labo Inventaire")) == 1
+            runs = h.runs("Site Labo Inventaire")
+            assert [r.exit_code for r in runs] == [same.returncode], runs
+        # drift through the worker: recorded, compared with that run, nothing new
+        drift = subprocess.run([*base[:3], "drift", *base[4:]], capture_output=True, text=True,
+                               cwd=ROOT, timeout=600, check=False)
+        assert drift.returncode == local.returncode, drift.stdout[-2000:] + drift.stderr[-2000:]
+        with History(history) as h:
+            assert len(h.runs("Site Labo Inventaire")) == 2
         # a control that passes here, broken on the host: a failure, exit 1
         passing = sorted(c for (host, c), v in got.items() if host == HOST and v == "pass")
         assert "ESMS-PWD-01" in passing, got
