@@ -58,9 +58,9 @@ _PLAYBOOK = """\
       ansible.builtin.raw: "{{ esms_collect_command }}"
       changed_when: false
 """
-#: ssh options first on every connection of the job (ssh keeps the first value it reads):
+#: ssh options first on every connection of the job (also ``apply --worker``: remote.py) (ssh keeps the first value it reads):
 #: the host key is looked up under the host's inventory name in the job's known_hosts only.
-_SSH_ARGS = ("-o StrictHostKeyChecking=yes -o UserKnownHostsFile={{ playbook_dir }}/known_hosts "
+SSH_ARGS = ("-o StrictHostKeyChecking=yes -o UserKnownHostsFile={{ playbook_dir }}/known_hosts "
              "-o GlobalKnownHostsFile=/dev/null -o KnownHostsCommand=none -o VerifyHostKeyDNS=no "
              "-o UpdateHostKeys=no -o HostKeyAlias={{ inventory_hostname }} "
              "-o ControlMaster=auto -o ControlPersist=60s")
@@ -87,28 +87,38 @@ def job_known_hosts(plan: CheckPlan, state_dir: Path | None = None) -> tuple[str
     file and the files the plan's inventory names, docs/host-keys.md), found under the name
     the controller looks them up by and rewritten under the inventory name, which the job
     forces as ``HostKeyAlias``: the worker's addresses for the hosts do not matter."""
-    from esms_baseline import hostkeys
     from esms_baseline.conformance.runner import verify_host_keys
 
     _, refused, endpoints = verify_host_keys(plan, state_dir=state_dir)
+    names = [h.name for h in plan.hosts
+             if h.platform in WORKER_PLATFORMS and h.name not in refused]
+    known, unknown = known_hosts_for(plan.site_name, names, endpoints, state_dir)
+    return known, {**refused, **unknown}
+
+
+def known_hosts_for(site_name: str, names: Sequence[str], endpoints: Mapping[str, Any],
+                    state_dir: Path | None = None) -> tuple[str, dict[str, str]]:
+    """known_hosts lines for ``names`` under their inventory names (see
+    :func:`job_known_hosts`); a host without an endpoint is looked up by its name in the
+    site's file. Returns the lines and the hosts with no known key (name -> message)."""
+    from esms_baseline import hostkeys
+
+    site = hostkeys.site_known_hosts(site_name, state_dir)
     lines: list[str] = []
-    for h in plan.hosts:
-        if h.platform not in WORKER_PLATFORMS or h.name in refused:
-            continue
-        ep = endpoints.get(h.name)
-        site = hostkeys.site_known_hosts(plan.site_name, state_dir)
-        ep = ep or hostkeys.Endpoint(name=h.name, args=(), destination=h.name,
-                                     known_hosts=(site,), lookup=h.name)
+    refused: dict[str, str] = {}
+    for name in names:
+        ep = endpoints.get(name) or hostkeys.Endpoint(
+            name=name, args=(), destination=name, known_hosts=(site,), lookup=name)
         keys = set()
         for line in hostkeys.known_entries(ep):
             parts = line.split()
             if parts and not parts[0].startswith("@") and len(parts) >= 3:
-                keys.add(f"{h.name} {parts[1]} {parts[2]}")
+                keys.add(f"{name} {parts[1]} {parts[2]}")
         if not keys:
-            refused[h.name] = (
-                f"the SSH host key of {h.name} is not known yet: nothing was run on it. Run "
-                f"`esms-baseline trust PROFILE --host {h.name}` (or record its key in the "
-                "site's known_hosts) before checking it through a worker.")
+            refused[name] = (
+                f"the SSH host key of {name} is not known yet: nothing was run on it. Run "
+                f"`esms-baseline trust PROFILE --host {name}` (or record its key in the "
+                "site's known_hosts) before going through a worker.")
         lines += sorted(keys)
     return "".join(f"{ln}\n" for ln in lines), refused
 
@@ -124,7 +134,7 @@ def build_check_job(private: Path, hosts: Sequence[str], platform: str, *,
     (project / "collect-vars.yml").write_text(
         "# Written by esms-baseline for one remote check job.\n" + ansible_yaml.dump({
             "esms_collect_command": command,
-            "ansible_ssh_args": ansible_yaml.Template(_SSH_ARGS),
+            "ansible_ssh_args": ansible_yaml.Template(SSH_ARGS),
             # no pseudo-terminal: stdout is the collector's JSON alone, stderr apart
             "ansible_ssh_use_tty": False,
         }), encoding="utf-8")
@@ -322,5 +332,5 @@ def check_remote(plan: CheckPlan, worker: Worker, *, connection_inventory: Path,
     return replace(result, details={**result.details, "worker": worker.destination})
 
 
-__all__ = ["WorkerFacts", "build_check_job", "check_remote", "collect_on_worker",
-           "job_known_hosts", "stream_job"]
+__all__ = ["SSH_ARGS", "WorkerFacts", "build_check_job", "check_remote", "collect_on_worker",
+           "job_known_hosts", "known_hosts_for", "stream_job"]
