@@ -133,7 +133,20 @@ def test_awx_export_then_job_without_the_plugin(one_host: Lab, site: Path, passw
     assert password_matches(one_host, "aduval", password)
 
 
+def record_site_keys(lab: Lab) -> Path:
+    """The host's real keys (read from its own disk by `lab up`), recorded for the site
+    under its inventory name, as `esms-baseline trust` records them."""
+    from esms_baseline.hostkeys import site_known_hosts
+    from esms_baseline.lab.sshconf import KNOWN_HOSTS_DIR
+
+    known = site_known_hosts("Site Labo Inventaire")
+    real = (lab.state_dir / KNOWN_HOSTS_DIR / HOST).read_text().split("\n")
+    known.write_text("".join(f"{HOST} {' '.join(ln.split()[1:3])}\n" for ln in real if ln))
+    return known
+
+
 def test_remote_worker(one_host: Lab, site: Path, password: str, tmp_path: Path) -> None:
+    from esms_baseline.hostkeys import site_known_hosts
     from tests.integration.worker import HOME, running_worker, skip_reason
 
     reason = skip_reason()
@@ -152,6 +165,13 @@ def test_remote_worker(one_host: Lab, site: Path, password: str, tmp_path: Path)
                 "--worker-venv", str(w.worker.venv),
                 "--worker-inventory", str(w.connection_inventory),
                 "--worker-host-key", str(w.key), "--controls", QUICK_TAGS]
+        # no key known for the host: it gets nothing (no job is even sent), exit 3
+        site_known_hosts("Site Labo Inventaire").unlink(missing_ok=True)
+        unknown = subprocess.run([*base, "--check"], capture_output=True, text=True, cwd=ROOT,
+                                 timeout=900, check=False)
+        assert unknown.returncode == 3, unknown.stdout[-3000:] + unknown.stderr[-3000:]
+        assert "not known yet" in unknown.stderr, unknown.stderr[-3000:]
+        known = record_site_keys(one_host)
         ok = subprocess.run([*base, "--check"], capture_output=True, text=True, cwd=ROOT,
                             timeout=900, check=False)
         assert ok.returncode == 0, ok.stdout[-3000:] + ok.stderr[-3000:]
@@ -188,6 +208,7 @@ def test_remote_worker(one_host: Lab, site: Path, password: str, tmp_path: Path)
         found = [p for p in HOME.rglob("*") if p.is_file() and not p.is_symlink()
                  and key_text in "".join(p.read_text(errors="replace").split())]
         assert found == [], found
+    known.unlink()
 
 
 def _verdicts(stdout: str) -> dict[tuple[str, str], str]:
@@ -202,7 +223,6 @@ def test_check_through_worker(one_host: Lab, site: Path, tmp_path: Path) -> None
     unreachable (exit 3), an unreachable worker is a clear error (exit 3), the host is
     unchanged and the worker keeps nothing."""
     from esms_baseline.hostkeys import site_known_hosts
-    from esms_baseline.lab.sshconf import KNOWN_HOSTS_DIR
     from tests.integration.conftest import host_state
     from tests.integration.worker import HOME, as_worker, running_worker, skip_reason
 
@@ -246,10 +266,7 @@ def test_check_through_worker(one_host: Lab, site: Path, tmp_path: Path) -> None
         assert wrong.returncode == 3, wrong.stderr[-3000:]
         rows = [r for r in json.loads(wrong.stdout)["results"] if r["host"] == HOST]
         assert rows and all(r["verdict"] == "unreachable" for r in rows), rows[:2]
-        # the host's real keys, read from its own disk by `lab up`, recorded for the site
-        # under its inventory name (what `esms-baseline trust` records)
-        real = (one_host.state_dir / KNOWN_HOSTS_DIR / HOST).read_text().split("\n")
-        known.write_text("".join(f"{HOST} {' '.join(ln.split()[1:3])}\n" for ln in real if ln))
+        record_site_keys(one_host)
         before = host_state(one_host, HOST)
         same = run()
         assert host_state(one_host, HOST) == before, "the check through the worker changed the host"
