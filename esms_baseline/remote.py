@@ -149,12 +149,16 @@ def collection_dir(name: str) -> Path:
 
 
 def build_job(plan: Plan, private: Path, *, connection_inventory: Path,
-              ssh_key: Path | None, vault_password_file: Path | None) -> list[str]:
-    """Fill the fresh private data dir ``private``; return the extra command-line args."""
+              ssh_key: Path | None, vault_password_file: Path | None,
+              known_hosts: str = "") -> list[str]:
+    """Fill the fresh private data dir ``private``; return the extra command-line args.
+    ``known_hosts``: the hosts' keys under their inventory names (``project/known_hosts``,
+    enforced by :func:`host_key_extravars`)."""
     project = private / "project"
     shutil.copytree(roles_dir(), project / "roles",
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     shutil.copyfile(playbooks_dir() / "site.yml", project / "site.yml")
+    (project / "known_hosts").write_text(known_hosts, encoding="utf-8")
     for name in COLLECTIONS:
         shutil.copytree(collection_dir(name),
                         project / "collections" / "ansible_collections" / name.replace(".", "/"),
@@ -177,6 +181,28 @@ def build_job(plan: Plan, private: Path, *, connection_inventory: Path,
         (env / "passwords").write_text(json.dumps(passwords), encoding="utf-8")
         os.chmod(env / "passwords", 0o600)
     return args
+
+
+def job_host_keys(plan: Plan, state_dir: Path | None = None) -> tuple[str, dict[str, str]]:
+    """The SSH hosts' known keys for the job, and the hosts refused (no key known: they get
+    nothing). Keys: the site's file and the files the plan's connection inventories name, as
+    for a local apply (docs/host-keys.md), under the hosts' inventory names."""
+    from esms_baseline import hostkeys
+    from esms_baseline.remote_check import known_hosts_for
+
+    names = [h.name for h in plan.hosts if h.platform != "windows"]
+    site = hostkeys.site_known_hosts(plan.profile.site.name, state_dir)
+    endpoints = (hostkeys.inventory_endpoints(list(plan.inventory_sources), names, site)
+                 if plan.inventory_sources and names else {})
+    return known_hosts_for(plan.profile.site.name, names, endpoints, state_dir)
+
+
+def host_key_extravars() -> dict[str, Any]:
+    """Extra variables (the highest precedence) that make every SSH connection of the job
+    verify the host's key against ``project/known_hosts`` under its inventory name."""
+    from esms_baseline.remote_check import SSH_ARGS
+
+    return {"ansible_ssh_args": SSH_ARGS}
 
 
 def apply_remote(
@@ -206,6 +232,17 @@ def apply_remote(
         raise RunError("no host to apply to")
     ssh_cmd = worker.command()
     started = _dt.datetime.now(_dt.UTC)
+    known_hosts, refused = job_host_keys(plan)
+    if refused:  # they get nothing: not in the job's limit, unreachable in the result
+        from dataclasses import replace
+
+        plan = replace(plan, hosts=tuple(h for h in plan.hosts if h.name not in refused))
+    left_out = tuple(HostApply(host=n, unreachable=True, errors=(m,)) for n, m in refused.items())
+    if not plan.hosts:  # nothing is sent at all
+        now = _dt.datetime.now(_dt.UTC)
+        return ApplyResult(site=plan.profile.site.name, started=started, finished=now,
+                           status="failed", hosts=left_out, artifacts_dir="",
+                           check_mode=check_mode)
     slug = re.sub(r"[^A-Za-z0-9]+", "-", plan.profile.site.name).strip("-").lower() or "site"
     out = (artifacts_dir or default_state_dir() / "runs").resolve() / slug / (
         started.strftime("%Y%m%dT%H%M%S%fZ") + ("-remote-check" if check_mode else "-remote"))
@@ -223,7 +260,8 @@ def apply_remote(
     rc_ssh: int | None = None
     try:
         args = build_job(plan, private, connection_inventory=connection_inventory,
-                         ssh_key=ssh_key, vault_password_file=vault_password_file)
+                         ssh_key=ssh_key, vault_password_file=vault_password_file,
+                         known_hosts=known_hosts)
         if check_mode:
             args.append("--check")
         if diff:
@@ -237,10 +275,10 @@ def apply_remote(
             # SSH masters live in the job's temporary folder on the worker; the remote
             # command closes them when the job ends (Worker.command).
             "envvars": {"ANSIBLE_PIPELINING": "True",
-                        "ANSIBLE_HOST_KEY_CHECKING": "False", "ANSIBLE_NOCOLOR": "True",
+                        "ANSIBLE_HOST_KEY_CHECKING": "True", "ANSIBLE_NOCOLOR": "True",
                         "ANSIBLE_RETRY_FILES_ENABLED": "False",
                         "ANSIBLE_PYTHON_INTERPRETER": "auto_silent"},
-            "extravars": dict(extravars or {}),
+            "extravars": {**dict(extravars or {}), **host_key_extravars()},
             "suppress_env_files": True,
         }
         if controls:
@@ -315,6 +353,7 @@ def apply_remote(
             controls=dict(c.get("controls", {})),
             errors=tuple(c.get("errors", ())),
         ))
+    results += left_out
     if not stats and status == "successful":
         status = "failed"  # a run without its final stats did not complete
     return ApplyResult(site=plan.profile.site.name, started=started,

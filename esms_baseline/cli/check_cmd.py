@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from esms_baseline.cli.fleet_cmd import add_fleet_arguments
+from esms_baseline.cli.worker_opts import add_worker_arguments, refuse_fleet_worker, worker_check_fn
 from esms_baseline.conformance import check
 from esms_baseline.conformance.report import render_text
 from esms_baseline.conformance.runner import selected_controls
@@ -53,12 +54,17 @@ def register(sub: Any) -> None:
                    help="compare with the previous recorded run and exit with the drift "
                         "status (4 = new failures; see `esms-baseline drift`)")
     add_fleet_arguments(p)
+    add_worker_arguments(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from esms_baseline.cli.fleet_cmd import fleet_or_single
 
+    refused = refuse_fleet_worker(args)
+    if refused:
+        print(f"error: {refused}", file=sys.stderr)
+        return 2
     fleet_status = fleet_or_single(args, "check")
     if fleet_status is not None:
         return fleet_status
@@ -76,8 +82,14 @@ def run(args: argparse.Namespace) -> int:
         return 2
     profile = load_profile(args.profile)  # ProfileError -> exit 2 in the CLI shell
     plan = build_check_plan(profile, args.inventory, args.limit)
-    result = check(plan, forks=args.forks, controls=controls, junit_xml=args.junit_xml,
-                   facts_dir=args.save_facts, trust_on_first_use=args.trust_on_first_use)
+    remote = worker_check_fn(args)
+    if remote is not None:
+        print(f"check through the worker {args.worker}", file=sys.stderr)
+        result = remote(plan, forks=args.forks, controls=controls, junit_xml=args.junit_xml,
+                        facts_dir=args.save_facts)
+    else:
+        result = check(plan, forks=args.forks, controls=controls, junit_xml=args.junit_xml,
+                       facts_dir=args.save_facts, trust_on_first_use=args.trust_on_first_use)
     drift = None
     if not args.no_history:
         from esms_baseline.cli.drift_cmd import record_and_compare

@@ -74,6 +74,9 @@ def register(sub: Any) -> None:
     from esms_baseline.cli.fleet_cmd import add_fleet_arguments
 
     add_fleet_arguments(p)
+    from esms_baseline.cli.worker_opts import add_worker_arguments
+
+    add_worker_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -110,8 +113,13 @@ def record_and_compare(result: CheckResult, history: History) -> Drift:
 
 def run(args: argparse.Namespace, *, check_fn: CheckFn | None = None) -> int:
     from esms_baseline.cli.fleet_cmd import fleet_or_single
+    from esms_baseline.cli.worker_opts import refuse_fleet_worker, worker_check_fn
     from esms_baseline.profile import load_profile
 
+    refused = refuse_fleet_worker(args)
+    if refused:
+        print(f"error: {refused}", file=sys.stderr)
+        return 2
     fleet_status = fleet_or_single(args, "drift")
     if fleet_status is not None:
         return fleet_status
@@ -122,7 +130,13 @@ def run(args: argparse.Namespace, *, check_fn: CheckFn | None = None) -> int:
     if settings is None:
         return 2
     profile = load_profile(args.profile)  # ProfileError -> exit 2 in the CLI shell
-    result = (check_fn or default_check)(profile, args.inventory, args.limit, args.forks)
+    remote = worker_check_fn(args)
+    if check_fn is None and remote is not None:
+        from esms_baseline.plan import build_check_plan
+
+        result = remote(build_check_plan(profile, args.inventory, args.limit), forks=args.forks)
+    else:
+        result = (check_fn or default_check)(profile, args.inventory, args.limit, args.forks)
     with History(args.history) as history:
         drift = record_and_compare(result, history)
     if args.json:

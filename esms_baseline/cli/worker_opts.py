@@ -1,11 +1,15 @@
-"""``apply --worker USER@HOST ...``: run the Ansible part on a remote ansible-runner worker
+"""``apply|check|drift --worker USER@HOST ...``: run the Ansible part on a remote ansible-runner worker
 (esms_baseline.remote; docs/awx.md "Remote worker")."""
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from esms_baseline.results import CheckResult
 
 
 def add_worker_arguments(p: argparse.ArgumentParser) -> None:
@@ -43,3 +47,42 @@ def worker_apply_fn(args: argparse.Namespace) -> Any:
                     venv=args.worker_venv)
     return remote_apply_fn(worker, connection_inventory=args.worker_inventory,
                            ssh_key=args.worker_host_key)
+
+
+def worker_check_fn(args: argparse.Namespace) -> Callable[..., CheckResult] | None:
+    """``check``/``drift`` with ``--worker``: None (local) or a function ``(plan, forks,
+    controls, junit_xml, facts_dir) -> CheckResult`` that collects through the worker
+    (esms_baseline.remote_check). Raises RunError when --worker lacks what it needs."""
+    if not getattr(args, "worker", None):
+        return None
+    from esms_baseline.errors import RunError
+    from esms_baseline.remote import Worker
+    from esms_baseline.remote_check import check_remote
+
+    if args.worker_known_hosts is None or args.worker_inventory is None:
+        raise RunError("--worker needs --worker-known-hosts (its host key, checked before "
+                       "anything is sent) and --worker-inventory (how it reaches the hosts)")
+    if getattr(args, "trust_on_first_use", False):
+        raise RunError("--trust-on-first-use does not apply with --worker: record the hosts' "
+                       "keys first (`esms-baseline trust`), the worker verifies them")
+    worker = Worker(destination=args.worker, port=args.worker_port,
+                    known_hosts=args.worker_known_hosts, identity_file=args.worker_identity,
+                    venv=args.worker_venv)
+
+    def fn(plan: Any, *, forks: int = 20, controls: Any = None, junit_xml: Any = None,
+           facts_dir: Any = None) -> CheckResult:
+        return check_remote(plan, worker, connection_inventory=args.worker_inventory,
+                            ssh_key=args.worker_host_key, forks=forks, controls=controls,
+                            junit_xml=junit_xml, facts_dir=facts_dir)
+
+    return fn
+
+
+def refuse_fleet_worker(args: argparse.Namespace) -> str | None:
+    """check/drift: --worker applies to one site (the fleet's check has no worker path yet)."""
+    from esms_baseline.cli.fleet_cmd import is_fleet
+
+    paths = list(args.profile) if isinstance(args.profile, list) else [args.profile]
+    if getattr(args, "worker", None) and is_fleet(paths):
+        return "--worker with several profiles or a folder: only `apply` supports that yet"
+    return None

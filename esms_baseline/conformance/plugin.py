@@ -52,6 +52,8 @@ class RunConfig:
         self.controls: set[str] | None = set(raw["controls"]) if raw.get("controls") else None
         self.forks = max(1, int(raw.get("forks") or 20))
         self.facts_dir = Path(raw["facts_dir"]) if raw.get("facts_dir") else None
+        #: facts collected elsewhere (check --worker): read, no host is connected to
+        self.facts_file = Path(raw["facts_file"]) if raw.get("facts_file") else None
 
     def targets(self, platform: str) -> list[CheckTarget]:
         return [h for h in self.plan.hosts if h.platform == platform]
@@ -186,6 +188,8 @@ class FactsCache:
         self.wall_seconds = 0.0
 
     def _collect_all(self) -> dict[str, Collected | BaseException]:
+        if self._run.facts_file is not None:
+            return self._precollected(self._run.facts_file)
         started = time.monotonic()
         try:
             warm_up([host_spec(t, self._run.plan.ssh_config) for t in self._targets])
@@ -211,6 +215,24 @@ class FactsCache:
                 if isinstance(got, Collected):
                     (self._run.facts_dir / f"{name}.json").write_text(
                         json.dumps(got.facts, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        return done
+
+    def _precollected(self, path: Path) -> dict[str, Collected | BaseException]:
+        """The facts another machine collected (esms_baseline.remote_check.WorkerFacts):
+        ``{"hosts": {name: {"facts": {...}} | {"unreachable": msg} | {"error": msg}}}``."""
+        hosts = (json.loads(path.read_text(encoding="utf-8")).get("hosts") or {})
+        done: dict[str, Collected | BaseException] = {}
+        for t in self._targets:
+            entry = hosts.get(t.name) or {}
+            facts = entry.get("facts")
+            if "unreachable" in entry:
+                done[t.name] = HostUnreachable(str(entry["unreachable"]))
+            elif "error" in entry:
+                done[t.name] = CollectionError(str(entry["error"]))
+            elif isinstance(facts, dict) and facts.get("platform") == t.platform:
+                done[t.name] = Collected(facts=facts, seconds=0.0)
+            else:
+                done[t.name] = CollectionError(f"{t.name}: no {t.platform} facts collected")
         return done
 
     def get(self, target: CheckTarget) -> dict[str, Any]:

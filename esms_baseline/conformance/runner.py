@@ -74,6 +74,7 @@ def check(
     facts_dir: Path | None = None,
     trust_on_first_use: bool = False,
     state_dir: Path | None = None,
+    facts_file: Path | None = None,
 ) -> CheckResult:
     """Check every host of ``plan`` (read-only) and return one result per host x control.
 
@@ -84,6 +85,8 @@ def check(
     SSH hosts named by ``ansible://`` URLs are first verified against the site's known_hosts
     (docs/host-keys.md): an unknown or changed key makes every row of that host
     ``unreachable`` with the reason, and nothing is run on it.
+    ``facts_file``: the hosts' facts were collected elsewhere (``check --worker``,
+    esms_baseline.remote_check): read them from this JSON file, connect to no host.
     """
     started = _dt.datetime.now().astimezone()
     chosen = selected_controls(controls)
@@ -106,15 +109,19 @@ def check(
             results[(host, cid)] = ControlResult(host, cid, Verdict.ERROR,
                                                  message="no conformance rule for this control")
 
-    plan, refused, endpoints = verify_host_keys(plan, trust_on_first_use=trust_on_first_use,
-                                                state_dir=state_dir)
+    if facts_file is None:
+        plan, refused, endpoints = verify_host_keys(
+            plan, trust_on_first_use=trust_on_first_use, state_dir=state_dir)
+    else:  # collected (and host keys verified) by the worker
+        refused, endpoints = {}, {}
     for host, cid in rows:
         if host in refused and (host, cid) not in results:
             results[(host, cid)] = ControlResult(host, cid, Verdict.UNREACHABLE,
                                                  message=refused[host])
     to_run = [(h, c) for h, c in rows if (h, c) not in results]
     if to_run:
-        out = _run_suite(plan, sorted({c for _, c in to_run}), forks, junit_xml, facts_dir)
+        out = _run_suite(plan, sorted({c for _, c in to_run}), forks, junit_xml, facts_dir,
+                         facts_file=facts_file)
         details.update(out["details"])
         for r in _explain_key_failures(out["results"], endpoints):
             results.setdefault((r.host, r.control), r)
@@ -207,6 +214,8 @@ def _run_suite(
     forks: int,
     junit_xml: Path | None,
     facts_dir: Path | None,
+    *,
+    facts_file: Path | None = None,
 ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="esms-check-") as tmp:
         tmpdir = Path(tmp)
@@ -220,6 +229,7 @@ def _run_suite(
             "controls": controls,
             "forks": forks,
             "facts_dir": str(facts_dir) if facts_dir else None,
+            "facts_file": str(facts_file) if facts_file else None,
         }, ensure_ascii=False, default=str), encoding="utf-8")
         argv = [
             sys.executable, "-m", "pytest",

@@ -133,7 +133,20 @@ def test_awx_export_then_job_without_the_plugin(one_host: Lab, site: Path, passw
     assert password_matches(one_host, "aduval", password)
 
 
+def record_site_keys(lab: Lab) -> Path:
+    """The host's real keys (read from its own disk by `lab up`), recorded for the site
+    under its inventory name, as `esms-baseline trust` records them."""
+    from esms_baseline.hostkeys import site_known_hosts
+    from esms_baseline.lab.sshconf import KNOWN_HOSTS_DIR
+
+    known = site_known_hosts("Site Labo Inventaire")
+    real = (lab.state_dir / KNOWN_HOSTS_DIR / HOST).read_text().split("\n")
+    known.write_text("".join(f"{HOST} {' '.join(ln.split()[1:3])}\n" for ln in real if ln))
+    return known
+
+
 def test_remote_worker(one_host: Lab, site: Path, password: str, tmp_path: Path) -> None:
+    from esms_baseline.hostkeys import site_known_hosts
     from tests.integration.worker import HOME, running_worker, skip_reason
 
     reason = skip_reason()
@@ -152,6 +165,13 @@ def test_remote_worker(one_host: Lab, site: Path, password: str, tmp_path: Path)
                 "--worker-venv", str(w.worker.venv),
                 "--worker-inventory", str(w.connection_inventory),
                 "--worker-host-key", str(w.key), "--controls", QUICK_TAGS]
+        # no key known for the host: it gets nothing (no job is even sent), exit 3
+        site_known_hosts("Site Labo Inventaire").unlink(missing_ok=True)
+        unknown = subprocess.run([*base, "--check"], capture_output=True, text=True, cwd=ROOT,
+                                 timeout=900, check=False)
+        assert unknown.returncode == 3, unknown.stdout[-3000:] + unknown.stderr[-3000:]
+        assert "not known yet" in unknown.stderr, unknown.stderr[-3000:]
+        known = record_site_keys(one_host)
         ok = subprocess.run([*base, "--check"], capture_output=True, text=True, cwd=ROOT,
                             timeout=900, check=False)
         assert ok.returncode == 0, ok.stdout[-3000:] + ok.stderr[-3000:]
@@ -188,3 +208,125 @@ def test_remote_worker(one_host: Lab, site: Path, password: str, tmp_path: Path)
         found = [p for p in HOME.rglob("*") if p.is_file() and not p.is_symlink()
                  and key_text in "".join(p.read_text(errors="replace").split())]
         assert found == [], found
+    known.unlink()
+
+
+def _verdicts(stdout: str) -> dict[tuple[str, str], str]:
+    doc = json.loads(stdout)
+    return {(r["host"], r["control"]): r["verdict"] for r in doc["results"]}
+
+
+def test_check_through_worker(one_host: Lab, site: Path, tmp_path: Path) -> None:
+    """check --worker: the collector runs on the hosts from the worker (the controller's
+    own inventory for the site cannot reach them), the rules run here; same verdicts as a
+    local check, a broken control fails (exit 1), an unknown host key or a lost host is
+    unreachable (exit 3), an unreachable worker is a clear error (exit 3), the host is
+    unchanged and the worker keeps nothing."""
+    from esms_baseline.hostkeys import site_known_hosts
+    from tests.integration.conftest import host_state
+    from tests.integration.worker import HOME, as_worker, running_worker, skip_reason
+
+    reason = skip_reason()
+    if reason:
+        pytest.skip(reason)
+    cli = [sys.executable, "-m", "esms_baseline.cli", "check", str(site / "site.yml"), "--json"]
+    local = subprocess.run([*cli, "-i", str(one_host.inventory_path), "--no-history"],
+                           capture_output=True, text=True, cwd=ROOT, timeout=600, check=False)
+    assert local.returncode in (0, 1), local.stderr[-3000:]
+    expected = _verdicts(local.stdout)
+    known = site_known_hosts("Site Labo Inventaire")
+    known.unlink(missing_ok=True)
+    history = tmp_path / "history.sqlite"
+    with running_worker(one_host, [HOST], tmp_path) as w:
+        # no -i: the controller's inventory for the site names no way to reach lab-01
+        base = [*cli, "--history", str(history),
+                "--worker", w.worker.destination, "--worker-port", str(w.worker.port),
+                "--worker-known-hosts", str(w.worker.known_hosts),
+                "--worker-identity", str(w.worker.identity_file),
+                "--worker-venv", str(w.worker.venv),
+                "--worker-inventory", str(w.connection_inventory),
+                "--worker-host-key", str(w.key)]
+
+        def run(*extra: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run([*base, *extra], capture_output=True, text=True, cwd=ROOT,
+                                  timeout=600, check=False)
+
+        # host key not known to the site yet: nothing is run on the host, unreachable
+        unknown = run("--no-history")
+        assert unknown.returncode == 3, unknown.stderr[-3000:]
+        rows = [r for r in json.loads(unknown.stdout)["results"] if r["host"] == HOST]
+        assert rows and all(r["verdict"] == "unreachable" and "not known yet" in r["message"]
+                            for r in rows), rows[:2]
+        # a wrong key recorded: the worker's ssh refuses the host (the key is checked there)
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f",
+                        str(tmp_path / "not_the_host")], check=True)
+        other = (tmp_path / "not_the_host.pub").read_text().split()
+        known.write_text(f"{HOST} {other[0]} {other[1]}\n")
+        wrong = run("--no-history")
+        assert wrong.returncode == 3, wrong.stderr[-3000:]
+        rows = [r for r in json.loads(wrong.stdout)["results"] if r["host"] == HOST]
+        assert rows and all(r["verdict"] == "unreachable" for r in rows), rows[:2]
+        record_site_keys(one_host)
+        before = host_state(one_host, HOST)
+        same = run()
+        assert host_state(one_host, HOST) == before, "the check through the worker changed the host"
+        assert same.returncode == local.returncode, same.stdout[-3000:] + same.stderr[-3000:]
+        got = _verdicts(same.stdout)
+        assert got == expected
+        assert sum(v == "pass" for v in got.values()) >= 10, got
+        assert f"check through the worker {w.worker.destination}" in same.stderr
+        # recorded like a local check
+        from esms_baseline.history import History
+
+        with History(history) as h:
+            runs = h.runs("Site Labo Inventaire")
+            assert [r.exit_code for r in runs] == [same.returncode], runs
+        # drift through the worker: recorded, compared with that run, nothing new
+        drift = subprocess.run([*base[:3], "drift", *base[4:]], capture_output=True, text=True,
+                               cwd=ROOT, timeout=600, check=False)
+        assert drift.returncode == local.returncode, drift.stdout[-2000:] + drift.stderr[-2000:]
+        with History(history) as h:
+            assert len(h.runs("Site Labo Inventaire")) == 2
+        # a control that passes here, broken on the host: a failure, exit 1
+        passing = sorted(c for (host, c), v in got.items() if host == HOST and v == "pass")
+        assert "ESMS-PWD-01" in passing, got
+        conf = "/etc/security/pwquality.conf"
+        nsenter_run(one_host, HOST, ["cp", "-p", conf, "/root/pwquality.conf.esms-test"])
+        nsenter_run(one_host, HOST, ["sh", "-c", f"echo 'minlen = 4' >> {conf}"])
+        try:
+            broken = run("--controls", ",".join(passing), "--no-history")
+        finally:
+            nsenter_run(one_host, HOST, ["mv", "/root/pwquality.conf.esms-test", conf])
+        assert broken.returncode == 1, broken.stdout[-3000:] + broken.stderr[-3000:]
+        bad = _verdicts(broken.stdout)
+        assert bad[(HOST, "ESMS-PWD-01")] == "fail"
+        assert [k for k, v in bad.items() if v != "pass"] == [(HOST, "ESMS-PWD-01")], bad
+        # the host cannot be reached from the worker any more: unreachable, exit 3
+        for p in w.relays:
+            p.terminate()
+            p.wait(timeout=10)
+        lost = run("--controls", ",".join(passing), "--no-history")
+        assert lost.returncode == 3, lost.stderr[-3000:]
+        assert {v for (h, _), v in _verdicts(lost.stdout).items() if h == HOST} == {"unreachable"}
+        # the worker cannot be reached: a clear error, exit 3
+        port_at = base.index("--worker-port") + 1
+        down = subprocess.run([*base[:port_at], "1", *base[port_at + 1:]], capture_output=True,
+                              text=True, cwd=ROOT, timeout=120, check=False)
+        assert down.returncode == 3 and "ssh to the worker" in down.stderr, down.stderr[-2000:]
+        # the worker keeps nothing of the jobs
+        deadline = time.monotonic() + 30
+        while True:
+            left = subprocess.run(["find", "/tmp", "/var/tmp", "/dev/shm", "-user", "esmsworker"],
+                                  capture_output=True, text=True, check=False).stdout.split()
+            procs = subprocess.run(["ps", "-u", "esmsworker", "-o", "args="], capture_output=True,
+                                   text=True, check=False).stdout.splitlines()
+            procs = [p for p in procs if "sshd" not in p]
+            if (not left and not procs) or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+        assert left == [] and procs == [], (left, procs)
+        kept = as_worker("find", str(HOME), "-newer", str(w.worker.known_hosts), "-type", "f",
+                         "-not", "-path", f"{HOME}/venv/*", "-not", "-path", f"{HOME}/sshd/*",
+                         check=False).stdout.decode()
+        assert kept == "", kept
+    known.unlink(missing_ok=True)

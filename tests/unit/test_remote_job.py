@@ -100,10 +100,25 @@ def test_unreachable_worker_fails_cleanly(tmp_path: Path) -> None:
     kh = tmp_path / "known_hosts"
     kh.write_text(f"[127.0.0.1]:{port} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n")
     plan = build_plan(load_profile(ROOT / "examples" / "site.yml"))
+    from esms_baseline.hostkeys import site_known_hosts
+
+    site_file = site_known_hosts(plan.profile.site.name)
+    site_file.write_text("".join(  # known keys: the hosts would get the job
+        f"{h} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n"
+        for h in plan.host_names))
     before = set(Path(tempfile.gettempdir()).glob("esms-job-*"))
     with random_secrets_in_env(plan.secret_env.values()), pytest.raises(
             RunError, match="ssh to the worker failed .exit 255.*Connection refused"):
         apply_remote(plan, Worker("w@127.0.0.1", known_hosts=kh, port=port),
                      connection_inventory=ROOT / "inventories" / "examples" / "mixed-site.yml",
                      artifacts_dir=tmp_path / "runs", timeout_seconds=60)
+    assert set(Path(tempfile.gettempdir()).glob("esms-job-*")) == before
+    # no key known for any host: nothing is sent (the dead worker is not even contacted)
+    site_file.unlink()
+    with random_secrets_in_env(plan.secret_env.values()):
+        res = apply_remote(plan, Worker("w@127.0.0.1", known_hosts=kh, port=port),
+                           connection_inventory=ROOT / "inventories" / "examples" / "mixed-site.yml",
+                           artifacts_dir=tmp_path / "runs", timeout_seconds=60)
+    assert res.exit_code == 3 and all(h.unreachable for h in res.hosts)
+    assert all("not known yet" in h.errors[0] for h in res.hosts)
     assert set(Path(tempfile.gettempdir()).glob("esms-job-*")) == before
