@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 import os
 import threading
@@ -52,6 +53,9 @@ class RunConfig:
         self.controls: set[str] | None = set(raw["controls"]) if raw.get("controls") else None
         self.forks = max(1, int(raw.get("forks") or 20))
         self.facts_dir = Path(raw["facts_dir"]) if raw.get("facts_dir") else None
+        #: a fleet run (esms_baseline.fleet_check): the plan holds the hosts of every site,
+        #: named ``<index>|<host>``; each site's tests run once per site, with its evidence
+        self.sites: list[dict[str, Any]] = list(raw.get("sites") or [])
 
     def targets(self, platform: str) -> list[CheckTarget]:
         return [h for h in self.plan.hosts if h.platform == platform]
@@ -87,6 +91,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         platform = getattr(metafunc.module, "PLATFORM", None)
         targets = metafunc.config.stash[_RUN].targets(str(platform))
         metafunc.parametrize("target", targets, ids=[t.name for t in targets])
+    sites = metafunc.config.stash[_RUN].sites
+    if sites and "esms_site" in metafunc.fixturenames:
+        metafunc.parametrize("esms_site", sites, ids=[str(s["index"]) for s in sites])
 
 
 def pytest_collection_modifyitems(
@@ -117,6 +124,9 @@ def pytest_runtest_makereport(
     params = getattr(item, "callspec", None)
     target = params.params.get("target") if params else None
     host = target.name if isinstance(target, CheckTarget) else SITE_HOST
+    site = params.params.get("esms_site") if params else None
+    if isinstance(site, dict):  # a fleet run: this site's row
+        host = f"{site['index']}|{SITE_HOST}"
     outcome = item.stash.get(_OUTCOME, None)
     found = outcome.found if outcome else None
     expected = outcome.expected if outcome else None
@@ -274,11 +284,22 @@ VerifySite = Callable[[str], None]
 
 
 @pytest.fixture
-def verify_site(request: pytest.FixtureRequest, esms_run: RunConfig) -> VerifySite:
-    """``verify_site(control_id)``: organisational evidence declared in the plan."""
+def esms_site() -> dict[str, Any] | None:
+    """The site of a site test in a fleet run (parametrized then); None: the plan's site."""
+    return None
+
+
+@pytest.fixture
+def verify_site(request: pytest.FixtureRequest, esms_run: RunConfig,
+                esms_site: dict[str, Any] | None) -> VerifySite:
+    """``verify_site(control_id)``: organisational evidence declared in the plan (in a fleet
+    run: in the site's own plan)."""
+    organisation = esms_run.plan.organisation if esms_site is None else esms_site["organisation"]
+    today = (esms_run.plan.today if esms_site is None
+             else _dt.date.fromisoformat(esms_site["today"]))
 
     def run(control_id: str) -> None:
-        outcome = evidence(control_id, esms_run.plan.organisation, esms_run.plan.today)
+        outcome = evidence(control_id, organisation, today)
         _record(request, control_id, SITE_HOST, outcome)
         assert outcome.passed, _failure_text(control_id, SITE_HOST, outcome)
 
