@@ -167,6 +167,13 @@ _INVENTORY_LOCKS: dict[tuple[Any, ...], threading.Lock] = {}
 _INVENTORY_LOCKS_LOCK = threading.Lock()
 
 
+def cached_inventory_text(sources: Sequence[Path]) -> str | None:
+    """The ``ansible-inventory --list`` output of ``sources`` already read in this
+    :func:`inventories_read_once` block (unchanged since), else None."""
+    cache, key = _INVENTORY_CACHE, _inventory_cache_key(sources)
+    return cache.get(key) if cache is not None and key is not None else None
+
+
 @contextlib.contextmanager
 def inventories_read_once() -> Iterator[None]:
     """Within the block, an unchanged inventory file is read by ``ansible-inventory`` once."""

@@ -19,6 +19,7 @@ import datetime as _dt
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from esms_baseline import __version__
@@ -106,6 +107,24 @@ def split_collect(collect: dict[str, Any]) -> dict[int, dict[str, Any]]:
     return out
 
 
+def known_inventories(plan: CheckPlan) -> dict[str, str]:
+    """The inventories of the plan's ``ansible://`` hosts that were already read while the
+    fleet was prepared (:func:`esms_baseline.plan.inventories_read_once`): path -> output."""
+    from urllib.parse import parse_qs, urlparse
+
+    from esms_baseline.plan import cached_inventory_text
+
+    out: dict[str, str] = {}
+    for t in plan.hosts:
+        url = urlparse(t.testinfra_url)
+        inv = parse_qs(url.query).get("ansible_inventory", [None])[0]
+        if url.scheme == "ansible" and inv and inv not in out:
+            text = cached_inventory_text([Path(inv)])
+            if text is not None:
+                out[inv] = text
+    return out
+
+
 def check_many(
     plans: Sequence[CheckPlan],
     *,
@@ -134,7 +153,8 @@ def check_many(
     if todo:
         merged, extra = merged_plan(todo)
         wanted = sorted({c for s in todo for _, c in s.to_run})
-        out = _run_suite(merged, wanted, forks, None, None, extra={"sites": extra})
+        out = _run_suite(merged, wanted, forks, None, None,
+                         extra={"sites": extra, "inventories": known_inventories(merged)})
     by_site = split_results(out["results"])
     collect = split_collect(out["details"].get("collect") or {})
     finished = _dt.datetime.now().astimezone()

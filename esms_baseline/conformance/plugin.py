@@ -56,6 +56,9 @@ class RunConfig:
         #: a fleet run (esms_baseline.fleet_check): the plan holds the hosts of every site,
         #: named ``<index>|<host>``; each site's tests run once per site, with its evidence
         self.sites: list[dict[str, Any]] = list(raw.get("sites") or [])
+        #: inventories the fleet check already read (path -> ``ansible-inventory --list``
+        #: output), given to testinfra so that it does not read them again
+        self.inventories: dict[str, str] = dict(raw.get("inventories") or {})
 
     def targets(self, platform: str) -> list[CheckTarget]:
         return [h for h in self.plan.hosts if h.platform == platform]
@@ -197,6 +200,7 @@ class FactsCache:
 
     def _collect_all(self) -> dict[str, Collected | BaseException]:
         started = time.monotonic()
+        seed_inventories(self._run.inventories)
         try:
             warm_up([host_spec(t, self._run.plan.ssh_config) for t in self._targets])
         except Exception:  # noqa: BLE001,S110 - each host then reports its own error
@@ -244,6 +248,17 @@ class FactsCache:
                 if isinstance(got, Collected) else {"error": str(got)}
             )
         return out
+
+
+def seed_inventories(inventories: dict[str, str]) -> None:
+    """testinfra's reading of each inventory (``AnsibleRunner.inventory``, a cached
+    property) set from the output the fleet check already had."""
+    if not inventories:
+        return
+    from testinfra.utils.ansible_runner import AnsibleRunner
+
+    for path, text in inventories.items():
+        AnsibleRunner.get_runner(path).__dict__["inventory"] = json.loads(text)
 
 
 @pytest.fixture(scope="session")
