@@ -126,3 +126,44 @@ def test_check_fleet_records_each_site_and_aggregates(tmp_path: Path,
     assert fleet.exit_code == 4
     with History(db) as h:
         assert sorted(h.sites()) == ["Site A", "Site C"]
+
+
+def test_inventories_read_once_then_given_to_testinfra(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Within a fleet's preparation an unchanged inventory file is read by ansible-inventory
+    once; a changed one is read again; outside the block nothing is cached. testinfra then
+    gets that reading instead of running ansible-inventory itself."""
+    import subprocess
+
+    from esms_baseline import plan as planmod
+    from esms_baseline.conformance.fleet_run import known_inventories
+    from esms_baseline.conformance.plugin import seed_inventories
+
+    inv = tmp_path / "inv.yml"
+    inv.write_text("all:\n  hosts:\n    h1: {ansible_host: 127.0.0.9}\n")
+    calls: list[list[str]] = []
+    real = subprocess.run
+
+    def counting(cmd: Any, *a: Any, **kw: Any) -> Any:
+        calls.append(list(cmd))
+        return real(cmd, *a, **kw)
+
+    monkeypatch.setattr(subprocess, "run", counting)
+    with planmod.inventories_read_once():
+        first = planmod._ansible_inventory_list([inv])
+        assert planmod._ansible_inventory_list([inv]) == first and len(calls) == 1
+        first["_meta"] = {}  # a caller's change never reaches the next reader
+        assert planmod._ansible_inventory_list([inv])["_meta"]["hostvars"]["h1"]
+        inv.write_text("all:\n  hosts:\n    h2: {}\n")
+        assert '"h2"' in json.dumps(planmod._ansible_inventory_list([inv]))
+        assert len(calls) == 2
+        plan = CheckPlan("S", (CheckTarget("h2", "debian", f"ansible://h2?ansible_inventory={inv}"),
+                               CheckTarget("x", "debian", "ssh://x")))
+        known = known_inventories(plan)
+    assert list(known) == [str(inv)] and '"h2"' in known[str(inv)]
+    planmod._ansible_inventory_list([inv])
+    assert len(calls) == 3 and planmod.cached_inventory_text([inv]) is None
+    from testinfra.utils.ansible_runner import AnsibleRunner
+
+    seed_inventories({str(tmp_path / "seeded.yml"): '{"all": {"hosts": ["z"]}}'})
+    assert AnsibleRunner.get_runner(str(tmp_path / "seeded.yml")).get_hosts("all") == ["z"]
