@@ -84,6 +84,51 @@ def timed(argv: list[str], env: dict[str, str]) -> dict[str, Any]:
             "tail": tail}
 
 
+PHASES = """\
+import json, sys, time
+t0 = time.monotonic()
+from pathlib import Path
+import esms_baseline.cli, esms_baseline.conformance.runner as runner
+from esms_baseline.conformance import fleet_run
+from esms_baseline.fleet import validate_profiles
+from esms_baseline.plan import build_check_plan, inventories_read_once
+t1 = time.monotonic()
+suite = {}
+real = runner._run_suite
+def timed_suite(*a, **kw):
+    s = time.monotonic(); out = real(*a, **kw); suite["s"] = time.monotonic() - s; return out
+fleet_run._run_suite = timed_suite
+profiles, inventory, forks = [Path(p) for p in sys.argv[3:]], Path(sys.argv[1]), int(sys.argv[2])
+with inventories_read_once():
+    good, bad = validate_profiles(profiles); t2 = time.monotonic()
+    plans = [build_check_plan(p, inventory) for p in good.values()]; t3 = time.monotonic()
+    res = fleet_run.check_many(plans, forks=forks); t4 = time.monotonic()
+d = res[0].details
+print(json.dumps({"imports_s": t1 - t0, "validate_s": t2 - t1, "plans_s": t3 - t2,
+                  "check_many_s": t4 - t3, "pytest_run_s": suite["s"],
+                  "facts_collection_s": d["collect"]["wall_seconds"],
+                  "hosts_collected": d["conformance_run"]["hosts"]}))
+"""
+
+
+def phases(profiles: list[Path], inventory: Path, sites: int, env: dict[str, str]
+           ) -> dict[str, Any]:
+    """Where the fleet check's time goes (same code, timed in one process): imports,
+    validation, plans (one ansible-inventory), preparation + the one pytest run, and the
+    facts collection inside it."""
+    argv = [sys.executable, "-c", PHASES, str(inventory), str(20 * sites),
+            *map(str, profiles)]
+    started = time.monotonic()
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
+    out: dict[str, Any] = {"wall_s": time.monotonic() - started}
+    try:
+        out.update({k: round(v, 2) if isinstance(v, float) else v
+                    for k, v in json.loads(proc.stdout.strip().splitlines()[-1]).items()})
+    except (ValueError, IndexError):
+        out["error"] = (proc.stdout + proc.stderr)[-600:]
+    return out
+
+
 def bench(sites: int, hosts: int, keep: bool) -> dict[str, Any]:
     from esms_baseline import lab as lab_api
 
@@ -123,6 +168,7 @@ def bench(sites: int, hosts: int, keep: bool) -> dict[str, Any]:
         res["fleet check"] = timed([str(BIN / "esms-baseline"), "check", str(folder), "-i",
                                     str(lab.inventory_path), "--sites-parallel", str(sites),
                                     "--no-history"], env("fleet"))
+        res["fleet phases"] = phases(profiles, lab.inventory_path, sites, env("phases"))
     res["loadavg_after"] = os.getloadavg()
     ping = res["ansible ping"]["wall_s"]
     for k in ("sum of single-site checks", "fleet check"):
@@ -152,6 +198,7 @@ def main() -> int:
         ratio = f"  x{v['ratio_to_ping']} ping" if "ratio_to_ping" in v else ""
         print(f"  {k:<26} {v['wall_s']:7.2f} s  largest process {v['max_process_rss_mib']:6.0f} "
               f"MiB  tree {v['tree_rss_mib']:6.0f} MiB  exit {v['exit']}{ratio}")
+    print(f"  fleet check phases (in one process, again): {r['fleet phases']}")
     print(json.dumps({k: ({kk: vv for kk, vv in v.items() if kk != "tail"}
                           if isinstance(v, dict) else v) for k, v in r.items()}),
           file=sys.stderr)
