@@ -20,7 +20,9 @@ _SINGLE_ONLY = ("limit", "junit_xml", "save_facts", "since", "diff", "run", "sit
 
 def add_fleet_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sites-parallel", type=int, default=2, metavar="N",
-                   help="with several profiles or a folder: sites run at once (default 2)")
+                   help="with several profiles or a folder: sites run at once (apply); "
+                        "check/drift: one run for all sites, facts of at most forks x N "
+                        "hosts collected at once (default 2)")
 
 
 def fleet_schedule_name(folder: Path) -> str:
