@@ -174,15 +174,26 @@ def cached_inventory_text(sources: Sequence[Path]) -> str | None:
     return cache.get(key) if cache is not None and key is not None else None
 
 
+_INVENTORY_USERS = [0]
+
+
 @contextlib.contextmanager
 def inventories_read_once() -> Iterator[None]:
-    """Within the block, an unchanged inventory file is read by ``ansible-inventory`` once."""
+    """Within the block, an unchanged inventory file is read by ``ansible-inventory`` once
+    (blocks may nest or overlap in threads: the cache lives while one is open)."""
     global _INVENTORY_CACHE
-    previous, _INVENTORY_CACHE = _INVENTORY_CACHE, {} if _INVENTORY_CACHE is None else _INVENTORY_CACHE
+    with _INVENTORY_LOCKS_LOCK:
+        _INVENTORY_USERS[0] += 1
+        if _INVENTORY_CACHE is None:
+            _INVENTORY_CACHE = {}
     try:
         yield
     finally:
-        _INVENTORY_CACHE = previous
+        with _INVENTORY_LOCKS_LOCK:
+            _INVENTORY_USERS[0] -= 1
+            if _INVENTORY_USERS[0] == 0:
+                _INVENTORY_CACHE = None
+                _INVENTORY_LOCKS.clear()
 
 
 def _ansible_inventory_read(sources: Sequence[Path], cache: dict[tuple[Any, ...], str] | None,

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import json
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -120,9 +122,26 @@ def known_inventories(plan: CheckPlan) -> dict[str, str]:
         inv = parse_qs(url.query).get("ansible_inventory", [None])[0]
         if url.scheme == "ansible" and inv and inv not in out:
             text = cached_inventory_text([Path(inv)])
-            if text is not None:
+            if text is not None and not may_hold_secrets(text):
                 out[inv] = text
     return out
+
+
+_SECRET_NAME = re.compile(r"pass|secret|token|vault|credential", re.IGNORECASE)
+
+
+def may_hold_secrets(inventory_text: str) -> bool:
+    """An inventory listing with a variable named like a secret (``ansible_password``,
+    ``*_token``...) or a vaulted value is never written to the run file: testinfra then
+    reads that inventory itself, as in a single-site check."""
+    try:
+        data = json.loads(inventory_text)
+    except ValueError:
+        return True
+    if "__ansible_vault" in inventory_text:
+        return True
+    hostvars = (data.get("_meta") or {}).get("hostvars") or {}
+    return any(_SECRET_NAME.search(str(k)) for hv in hostvars.values() for k in hv)
 
 
 def check_many(

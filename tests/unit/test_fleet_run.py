@@ -167,3 +167,18 @@ def test_inventories_read_once_then_given_to_testinfra(tmp_path: Path,
 
     seed_inventories({str(tmp_path / "seeded.yml"): '{"all": {"hosts": ["z"]}}'})
     assert AnsibleRunner.get_runner(str(tmp_path / "seeded.yml")).get_hosts("all") == ["z"]
+
+
+def test_an_inventory_with_secrets_is_never_written_to_the_run_file() -> None:
+    from esms_baseline.conformance.fleet_run import may_hold_secrets
+
+    def listing(hv: dict[str, Any]) -> str:
+        return json.dumps({"_meta": {"hostvars": {"h1": hv}}, "all": {"children": []}})
+
+    assert not may_hold_secrets(listing({"ansible_host": "10.0.0.1", "ansible_user": "adm",
+                                         "ansible_ssh_private_key_file": "/k"}))
+    assert may_hold_secrets(listing({"ansible_password": "x"}))
+    assert may_hold_secrets(listing({"ansible_become_pass": "x"}))
+    assert may_hold_secrets(listing({"api_TOKEN": "x"}))
+    assert may_hold_secrets(listing({"db": {"__ansible_vault": "$ANSIBLE_VAULT;1.1"}}))
+    assert may_hold_secrets("not json")
