@@ -182,3 +182,29 @@ def test_an_inventory_with_secrets_is_never_written_to_the_run_file() -> None:
     assert may_hold_secrets(listing({"api_TOKEN": "x"}))
     assert may_hold_secrets(listing({"db": {"__ansible_vault": "$ANSIBLE_VAULT;1.1"}}))
     assert may_hold_secrets("not json")
+
+
+def test_a_site_whose_plan_fails_is_left_out_of_the_run(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import esms_baseline.conformance.fleet_run as fr
+    from esms_baseline import fleet_check
+
+    a, b = site(tmp_path, "Site A"), site(tmp_path, "Site B")
+    seen: list[list[str]] = []
+
+    def plan(profile: Any, inventory: Any = None) -> CheckPlan:
+        if profile.site.name == "Site A":
+            raise PlanError("host pc-9 is not in inventory hosts.yml")
+        return CheckPlan(profile.site.name, ())
+
+    def fake(plans: list[CheckPlan], **kw: Any) -> list[Any]:
+        seen.append([p.site_name for p in plans])
+        assert kw["forks"] == 5 * 3  # forks x sites_parallel hosts at once
+        return [make_result(site="Site B", hosts=("h1",))]
+
+    monkeypatch.setattr(fr, "check_many", fake)
+    monkeypatch.setattr("esms_baseline.plan.build_check_plan", plan)
+    fleet = fleet_check.check_fleet("check", [a, b], forks=5, sites_parallel=3, record=False)
+    assert seen == [["Site B"]]
+    assert [s.exit_code for s in fleet.sites] == [3, 1]
+    assert "pc-9" in fleet.sites[0].errors[0] and fleet.exit_code == 3
