@@ -58,17 +58,22 @@ def check_fleet(
         raise PlanError("--forks and --sites-parallel must be at least 1")
     started = _dt.datetime.now(_dt.UTC)
     t0 = time.monotonic()
-    good, bad = validate_profiles(profiles)
-    results: dict[Path, SiteRun] = dict(bad)
-    if on_done is not None:
-        for r in bad.values():
-            on_done(r)
 
     def plan_of(path: Path, profile: SiteProfile) -> CheckPlan:
         return build_check_plan(profile, inventory)
 
     with inventories_read_once(), ThreadPoolExecutor(
             max_workers=sites_parallel, thread_name_prefix="esms-plan") as pool:
+        # the shared -i inventory is read while the profiles are validated
+        prefetch = (pool.submit(_read_quietly, inventory.resolve())
+                    if inventory is not None and inventory.is_file() else None)
+        good, bad = validate_profiles(profiles)
+        results: dict[Path, SiteRun] = dict(bad)
+        if on_done is not None:
+            for r in bad.values():
+                on_done(r)
+        if prefetch is not None:
+            prefetch.result()
         built = dict(zip(good, pool.map(lambda p: guarded(p, good[p], plan_of), list(good)),
                          strict=True))
         for path, got in built.items():
@@ -96,6 +101,16 @@ def check_fleet(
         done(results, path, run, t0, on_done)
     return FleetResult(action=action, started=started, finished=_dt.datetime.now(_dt.UTC),
                        sites=tuple(results[p] for p in profiles))
+
+
+def _read_quietly(source: Path) -> None:
+    """Read an inventory into the cache; an error is each site's to report, later."""
+    from esms_baseline.plan import _ansible_inventory_list
+
+    try:
+        _ansible_inventory_list([source])
+    except EsmsError:
+        pass
 
 
 def _record(path: Path, _profile: SiteProfile, **kw: Any) -> SiteRun:
