@@ -7,10 +7,13 @@ S sites of H hosts each (one profile per site, its hosts inline, the lab's inven
 connection), in ONE run, cold each time (fresh SSH control path dir):
   - ``ansible all -m ping`` on all S x H hosts (forks = S x H): the reference;
   - the sum of S single-site ``esms-baseline check site_i.yml`` run one after the other;
-  - ``esms-baseline check sites/ --sites-parallel S``: the fleet check.
+  - ``esms-baseline check sites/ --sites-parallel S``: the fleet check (one conformance run
+    for all the sites, esms_baseline/fleet_check.py).
 For each: wall time, peak RSS of the largest process (``wait4``), and the peak of the summed
-RSS of the whole process tree (sampled every 0.1 s from /proc). Ratios to ping. No timed
-assertion: the figures go in docs/fleet.md, with the machine's load at the time.
+RSS of the whole process tree (sampled every 0.1 s from /proc). Ratios to ping. Then the
+fleet check once more, its phases timed in one process (imports, validation, plans, the one
+pytest run and the facts collection inside it): where its time goes. No timed assertion:
+the figures go in docs/fleet.md, with the machine's load at the time.
 """
 
 from __future__ import annotations
