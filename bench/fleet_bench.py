@@ -7,10 +7,13 @@ S sites of H hosts each (one profile per site, its hosts inline, the lab's inven
 connection), in ONE run, cold each time (fresh SSH control path dir):
   - ``ansible all -m ping`` on all S x H hosts (forks = S x H): the reference;
   - the sum of S single-site ``esms-baseline check site_i.yml`` run one after the other;
-  - ``esms-baseline check sites/ --sites-parallel S``: the fleet check.
+  - ``esms-baseline check sites/ --sites-parallel S``: the fleet check (one conformance run
+    for all the sites, esms_baseline/fleet_check.py).
 For each: wall time, peak RSS of the largest process (``wait4``), and the peak of the summed
-RSS of the whole process tree (sampled every 0.1 s from /proc). Ratios to ping. No timed
-assertion: the figures go in docs/fleet.md, with the machine's load at the time.
+RSS of the whole process tree (sampled every 0.1 s from /proc). Ratios to ping. Then the
+fleet check once more, its phases timed in one process (imports, validation, plans, the one
+pytest run and the facts collection inside it): where its time goes. No timed assertion:
+the figures go in docs/fleet.md, with the machine's load at the time.
 """
 
 from __future__ import annotations
@@ -84,6 +87,51 @@ def timed(argv: list[str], env: dict[str, str]) -> dict[str, Any]:
             "tail": tail}
 
 
+PHASES = """\
+import json, sys, time
+t0 = time.monotonic()
+from pathlib import Path
+import esms_baseline.cli, esms_baseline.conformance.runner as runner
+from esms_baseline.conformance import fleet_run
+from esms_baseline.fleet import validate_profiles
+from esms_baseline.plan import build_check_plan, inventories_read_once
+t1 = time.monotonic()
+suite = {}
+real = runner._run_suite
+def timed_suite(*a, **kw):
+    s = time.monotonic(); out = real(*a, **kw); suite["s"] = time.monotonic() - s; return out
+fleet_run._run_suite = timed_suite
+profiles, inventory, forks = [Path(p) for p in sys.argv[3:]], Path(sys.argv[1]), int(sys.argv[2])
+with inventories_read_once():
+    good, bad = validate_profiles(profiles); t2 = time.monotonic()
+    plans = [build_check_plan(p, inventory) for p in good.values()]; t3 = time.monotonic()
+    res = fleet_run.check_many(plans, forks=forks); t4 = time.monotonic()
+d = res[0].details
+print(json.dumps({"imports_s": t1 - t0, "validate_s": t2 - t1, "plans_s": t3 - t2,
+                  "check_many_s": t4 - t3, "pytest_run_s": suite["s"],
+                  "facts_collection_s": d["collect"]["wall_seconds"],
+                  "hosts_collected": d["conformance_run"]["hosts"]}))
+"""
+
+
+def phases(profiles: list[Path], inventory: Path, sites: int, env: dict[str, str]
+           ) -> dict[str, Any]:
+    """Where the fleet check's time goes (same code, timed in one process): imports,
+    validation, plans (one ansible-inventory), preparation + the one pytest run, and the
+    facts collection inside it."""
+    argv = [sys.executable, "-c", PHASES, str(inventory), str(20 * sites),
+            *map(str, profiles)]
+    started = time.monotonic()
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
+    out: dict[str, Any] = {"wall_s": time.monotonic() - started}
+    try:
+        out.update({k: round(v, 2) if isinstance(v, float) else v
+                    for k, v in json.loads(proc.stdout.strip().splitlines()[-1]).items()})
+    except (ValueError, IndexError):
+        out["error"] = (proc.stdout + proc.stderr)[-600:]
+    return out
+
+
 def bench(sites: int, hosts: int, keep: bool) -> dict[str, Any]:
     from esms_baseline import lab as lab_api
 
@@ -123,6 +171,7 @@ def bench(sites: int, hosts: int, keep: bool) -> dict[str, Any]:
         res["fleet check"] = timed([str(BIN / "esms-baseline"), "check", str(folder), "-i",
                                     str(lab.inventory_path), "--sites-parallel", str(sites),
                                     "--no-history"], env("fleet"))
+        res["fleet phases"] = phases(profiles, lab.inventory_path, sites, env("phases"))
     res["loadavg_after"] = os.getloadavg()
     ping = res["ansible ping"]["wall_s"]
     for k in ("sum of single-site checks", "fleet check"):
@@ -152,6 +201,7 @@ def main() -> int:
         ratio = f"  x{v['ratio_to_ping']} ping" if "ratio_to_ping" in v else ""
         print(f"  {k:<26} {v['wall_s']:7.2f} s  largest process {v['max_process_rss_mib']:6.0f} "
               f"MiB  tree {v['tree_rss_mib']:6.0f} MiB  exit {v['exit']}{ratio}")
+    print(f"  fleet check phases (in one process, again): {r['fleet phases']}")
     print(json.dumps({k: ({kk: vv for kk, vv in v.items() if kk != "tail"}
                           if isinstance(v, dict) else v) for k, v in r.items()}),
           file=sys.stderr)

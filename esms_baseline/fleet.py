@@ -157,6 +157,22 @@ def validate_profiles(profiles: Sequence[Path]) -> tuple[dict[Path, SiteProfile]
 SiteFn = Callable[[Path, SiteProfile], SiteRun]
 
 
+def guarded(path: Path, profile: SiteProfile, fn: Callable[[Path, SiteProfile], Any]) -> Any:
+    """``fn(path, profile)``; a site that raises becomes a failed SiteRun (status 2 for a
+    bad profile, else 3) and never stops the others."""
+    try:
+        return fn(path, profile)
+    except ProfileError as exc:
+        return SiteRun(profile=path, site=profile.site.name, exit_code=EXIT_USAGE,
+                       errors=tuple(str(p) for p in exc.errors))
+    except EsmsError as exc:
+        return SiteRun(profile=path, site=profile.site.name, exit_code=EXIT_INCOMPLETE,
+                       errors=(str(exc),))
+    except Exception as exc:  # noqa: BLE001 - one site's bug never stops the fleet
+        return SiteRun(profile=path, site=profile.site.name, exit_code=EXIT_INCOMPLETE,
+                       errors=(f"internal error: {type(exc).__name__}: {exc}",))
+
+
 def run_fleet(
     action: str,
     profiles: Sequence[Path],
@@ -178,19 +194,8 @@ def run_fleet(
             on_done(r)
 
     def one(path: Path) -> SiteRun:
-        profile = good[path]
         t0 = time.monotonic()
-        try:
-            run = site_fn(path, profile)
-        except ProfileError as exc:
-            run = SiteRun(profile=path, site=profile.site.name, exit_code=EXIT_USAGE,
-                          errors=tuple(str(p) for p in exc.errors))
-        except EsmsError as exc:
-            run = SiteRun(profile=path, site=profile.site.name, exit_code=EXIT_INCOMPLETE,
-                          errors=(str(exc),))
-        except Exception as exc:  # noqa: BLE001 - one site's bug never stops the fleet
-            run = SiteRun(profile=path, site=profile.site.name, exit_code=EXIT_INCOMPLETE,
-                          errors=(f"internal error: {type(exc).__name__}: {exc}",))
+        run: SiteRun = guarded(path, good[path], site_fn)
         run = dataclasses.replace(run, seconds=time.monotonic() - t0)
         if on_done is not None:
             on_done(run)
@@ -234,11 +239,21 @@ def check_site(
     previous run. ``drift_exit``: the site's status is the drift status (4 = new failures),
     as ``esms-baseline drift`` returns it; ``notify_settings``: notify new drift."""
     from esms_baseline.conformance import check
-    from esms_baseline.drift import compare
-    from esms_baseline.history import RUN_ID_KEY, History
     from esms_baseline.plan import build_check_plan
 
     result = check(build_check_plan(profile, inventory), forks=forks, controls=controls)
+    return record_check(path, result, history=history, record=record, drift_exit=drift_exit,
+                        notify_settings=notify_settings)
+
+
+def record_check(path: Path, result: CheckResult, *, history: Path | None = None,
+                 record: bool = True, drift_exit: bool = False,
+                 notify_settings: Any = None) -> SiteRun:
+    """One site's check result recorded in the history under its name, compared with the
+    site's previous run (new drift notified): the same for a single-site and a fleet check."""
+    from esms_baseline.drift import compare
+    from esms_baseline.history import RUN_ID_KEY, History
+
     if not record:
         return check_site_run(path, result)
     with _HISTORY_LOCK, History(history) as h:
@@ -320,8 +335,7 @@ def format_summary(fleet: FleetResult, lang: str = "fr") -> str:
     return "\n".join(lines)
 
 
-
 __all__ = ["ACTIONS", "FleetResult", "SiteFn", "SiteRun", "apply_site", "check_site",
-           "check_site_run", "find_profiles", "format_summary", "is_profile_file", "run_fleet",
-           "validate_profiles"]
+           "check_site_run", "find_profiles", "format_summary", "guarded", "is_profile_file",
+           "record_check", "run_fleet", "validate_profiles"]
 

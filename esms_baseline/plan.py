@@ -13,6 +13,7 @@ Ansible Vault without writing the value in clear anywhere.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import os
@@ -20,7 +21,8 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -130,7 +132,72 @@ def _exception_reason(exc: Any) -> str:
     return f"{exc.reason} (approuvée par {exc.approved_by}, expire le {exc.expires.isoformat()})"
 
 
+#: While a fleet check prepares its sites (esms_baseline.fleet_check), each inventory is read
+#: by ``ansible-inventory`` once, not once per use (plan, host keys) and per site. Key: the
+#: sources with their size and modification time; None: no cache (the default).
+_INVENTORY_CACHE: dict[tuple[Any, ...], str] | None = None
+
+
+def _inventory_cache_key(sources: Sequence[Path]) -> tuple[Any, ...] | None:
+    key: list[Any] = []
+    for s in sources:
+        try:
+            st = Path(s).stat()
+        except OSError:
+            return None
+        if not Path(s).is_file():  # a folder (host_vars/...) can change below its mtime
+            return None
+        key.append((str(Path(s).resolve()), st.st_size, st.st_mtime_ns))
+    return tuple(key)
+
+
 def _ansible_inventory_list(sources: Sequence[Path]) -> dict[str, Any]:
+    cache, key = _INVENTORY_CACHE, _inventory_cache_key(sources)
+    if cache is None or key is None:
+        return _ansible_inventory_read(sources, None, None)
+    with _INVENTORY_LOCKS_LOCK:
+        lock = _INVENTORY_LOCKS.setdefault(key, threading.Lock())
+    with lock:  # concurrent sites of one inventory wait for its one reading
+        if key in cache:
+            return dict(ansible_yaml.unwrap(json.loads(cache[key])))
+        return _ansible_inventory_read(sources, cache, key)
+
+
+_INVENTORY_LOCKS: dict[tuple[Any, ...], threading.Lock] = {}
+_INVENTORY_LOCKS_LOCK = threading.Lock()
+
+
+def cached_inventory_text(sources: Sequence[Path]) -> str | None:
+    """The ``ansible-inventory --list`` output of ``sources`` already read in this
+    :func:`inventories_read_once` block (unchanged since), else None."""
+    cache, key = _INVENTORY_CACHE, _inventory_cache_key(sources)
+    return cache.get(key) if cache is not None and key is not None else None
+
+
+_INVENTORY_USERS = [0]
+
+
+@contextlib.contextmanager
+def inventories_read_once() -> Iterator[None]:
+    """Within the block, an unchanged inventory file is read by ``ansible-inventory`` once
+    (blocks may nest or overlap in threads: the cache lives while one is open)."""
+    global _INVENTORY_CACHE
+    with _INVENTORY_LOCKS_LOCK:
+        _INVENTORY_USERS[0] += 1
+        if _INVENTORY_CACHE is None:
+            _INVENTORY_CACHE = {}
+    try:
+        yield
+    finally:
+        with _INVENTORY_LOCKS_LOCK:
+            _INVENTORY_USERS[0] -= 1
+            if _INVENTORY_USERS[0] == 0:
+                _INVENTORY_CACHE = None
+                _INVENTORY_LOCKS.clear()
+
+
+def _ansible_inventory_read(sources: Sequence[Path], cache: dict[tuple[Any, ...], str] | None,
+                            key: tuple[Any, ...] | None) -> dict[str, Any]:
     exe = shutil.which("ansible-inventory", path=str(Path(sys.executable).parent)) or shutil.which(
         "ansible-inventory"
     )
@@ -142,6 +209,8 @@ def _ansible_inventory_list(sources: Sequence[Path]) -> dict[str, Any]:
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise PlanError(f"cannot read inventory {', '.join(map(str, sources))}: {proc.stderr.strip()}")
+    if cache is not None and key is not None:
+        cache[key] = proc.stdout
     data: dict[str, Any] = ansible_yaml.unwrap(json.loads(proc.stdout))
     return data
 

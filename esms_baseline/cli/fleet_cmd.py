@@ -20,7 +20,9 @@ _SINGLE_ONLY = ("limit", "junit_xml", "save_facts", "since", "diff", "run", "sit
 
 def add_fleet_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sites-parallel", type=int, default=2, metavar="N",
-                   help="with several profiles or a folder: sites run at once (default 2)")
+                   help="with several profiles or a folder: sites run at once (apply); "
+                        "check/drift: one run for all sites, facts of at most forks x N "
+                        "hosts collected at once (default 2)")
 
 
 def fleet_schedule_name(folder: Path) -> str:
@@ -78,18 +80,13 @@ def _profiles(args: argparse.Namespace, paths: list[Path]) -> list[Path] | int:
 def _run(args: argparse.Namespace, action: str, profiles: list[Path]) -> int:
     from functools import partial
 
-    from esms_baseline.fleet import (
-        SiteRun,
-        apply_site,
-        check_site,
-        format_summary,
-        run_fleet,
-    )
+    from esms_baseline.fleet import SiteRun, apply_site, format_summary, run_fleet
 
     if args.forks < 1 or args.sites_parallel < 1:
         print("error: --forks and --sites-parallel must be at least 1", file=sys.stderr)
         return 2
-    site_fn: Any
+    site_fn: Any = None
+    settings = None
     controls = ([c.strip().upper() for c in args.controls.split(",") if c.strip()]
                 if getattr(args, "controls", None) else None)
     if controls:  # a typo is a usage error, found before any site runs
@@ -114,25 +111,30 @@ def _run(args: argparse.Namespace, action: str, profiles: list[Path]) -> int:
                           check_mode=args.check, artifacts_dir=args.artifacts_dir,
                           vault_password_file=args.vault_password_file,
                           apply_fn=worker_apply_fn(args), controls=controls)
-    else:
-        settings = None
-        if action == "drift":
-            from esms_baseline.cli.drift_cmd import checked_notify_settings
+    elif action == "drift":
+        from esms_baseline.cli.drift_cmd import checked_notify_settings
 
-            settings = checked_notify_settings(args)
-            if settings is None:
-                return 2
-        site_fn = partial(check_site, inventory=args.inventory, forks=args.forks,
-                          history=args.history, record=not getattr(args, "no_history", False),
-                          drift_exit=action == "drift", notify_settings=settings,
-                          controls=controls)
+        settings = checked_notify_settings(args)
+        if settings is None:
+            return 2
 
     def done(run: SiteRun) -> None:
         print(f"  {run.site or run.profile}: exit {run.exit_code} ({run.seconds:.1f} s)",
               file=sys.stderr, flush=True)
 
-    print(f"{action}: {len(profiles)} site(s), {args.sites_parallel} at a time", file=sys.stderr)
-    fleet = run_fleet(action, profiles, site_fn, sites_parallel=args.sites_parallel, on_done=done)
+    if action == "apply":
+        print(f"{action}: {len(profiles)} site(s), {args.sites_parallel} at a time",
+              file=sys.stderr)
+        fleet = run_fleet(action, profiles, site_fn, sites_parallel=args.sites_parallel,
+                          on_done=done)
+    else:  # one conformance run for every site (esms_baseline.fleet_check)
+        from esms_baseline.fleet_check import check_fleet
+
+        print(f"{action}: {len(profiles)} site(s) in one run", file=sys.stderr)
+        fleet = check_fleet(action, profiles, inventory=args.inventory, forks=args.forks,
+                            sites_parallel=args.sites_parallel, history=args.history,
+                            record=not getattr(args, "no_history", False),
+                            notify_settings=settings, controls=controls, on_done=done)
     if getattr(args, "json", False):
         json.dump(fleet.to_dict(), sys.stdout, ensure_ascii=False, indent=2, default=str)
         sys.stdout.write("\n")

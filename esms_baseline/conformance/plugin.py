@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 import os
 import threading
@@ -54,6 +55,12 @@ class RunConfig:
         self.facts_dir = Path(raw["facts_dir"]) if raw.get("facts_dir") else None
         #: facts collected elsewhere (check --worker): read, no host is connected to
         self.facts_file = Path(raw["facts_file"]) if raw.get("facts_file") else None
+        #: a fleet run (esms_baseline.fleet_check): the plan holds the hosts of every site,
+        #: named ``<index>|<host>``; each site's tests run once per site, with its evidence
+        self.sites: list[dict[str, Any]] = list(raw.get("sites") or [])
+        #: inventories the fleet check already read (path -> ``ansible-inventory --list``
+        #: output), given to testinfra so that it does not read them again
+        self.inventories: dict[str, str] = dict(raw.get("inventories") or {})
 
     def targets(self, platform: str) -> list[CheckTarget]:
         return [h for h in self.plan.hosts if h.platform == platform]
@@ -89,6 +96,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         platform = getattr(metafunc.module, "PLATFORM", None)
         targets = metafunc.config.stash[_RUN].targets(str(platform))
         metafunc.parametrize("target", targets, ids=[t.name for t in targets])
+    sites = metafunc.config.stash[_RUN].sites
+    if sites and "esms_site" in metafunc.fixturenames:
+        metafunc.parametrize("esms_site", sites, ids=[str(s["index"]) for s in sites])
 
 
 def pytest_collection_modifyitems(
@@ -119,6 +129,9 @@ def pytest_runtest_makereport(
     params = getattr(item, "callspec", None)
     target = params.params.get("target") if params else None
     host = target.name if isinstance(target, CheckTarget) else SITE_HOST
+    site = params.params.get("esms_site") if params else None
+    if isinstance(site, dict):  # a fleet run: this site's row
+        host = f"{site['index']}|{SITE_HOST}"
     outcome = item.stash.get(_OUTCOME, None)
     found = outcome.found if outcome else None
     expected = outcome.expected if outcome else None
@@ -191,6 +204,7 @@ class FactsCache:
         if self._run.facts_file is not None:
             return self._precollected(self._run.facts_file)
         started = time.monotonic()
+        seed_inventories(self._run.inventories)
         try:
             warm_up([host_spec(t, self._run.plan.ssh_config) for t in self._targets])
         except Exception:  # noqa: BLE001,S110 - each host then reports its own error
@@ -258,6 +272,17 @@ class FactsCache:
         return out
 
 
+def seed_inventories(inventories: dict[str, str]) -> None:
+    """testinfra's reading of each inventory (``AnsibleRunner.inventory``, a cached
+    property) set from the output the fleet check already had."""
+    if not inventories:
+        return
+    from testinfra.utils.ansible_runner import AnsibleRunner
+
+    for path, text in inventories.items():
+        AnsibleRunner.get_runner(path).__dict__["inventory"] = json.loads(text)
+
+
 @pytest.fixture(scope="session")
 def esms_run(pytestconfig: pytest.Config) -> RunConfig:
     return pytestconfig.stash[_RUN]
@@ -296,11 +321,22 @@ VerifySite = Callable[[str], None]
 
 
 @pytest.fixture
-def verify_site(request: pytest.FixtureRequest, esms_run: RunConfig) -> VerifySite:
-    """``verify_site(control_id)``: organisational evidence declared in the plan."""
+def esms_site() -> dict[str, Any] | None:
+    """The site of a site test in a fleet run (parametrized then); None: the plan's site."""
+    return None
+
+
+@pytest.fixture
+def verify_site(request: pytest.FixtureRequest, esms_run: RunConfig,
+                esms_site: dict[str, Any] | None) -> VerifySite:
+    """``verify_site(control_id)``: organisational evidence declared in the plan (in a fleet
+    run: in the site's own plan)."""
+    organisation = esms_run.plan.organisation if esms_site is None else esms_site["organisation"]
+    today = (esms_run.plan.today if esms_site is None
+             else _dt.date.fromisoformat(esms_site["today"]))
 
     def run(control_id: str) -> None:
-        outcome = evidence(control_id, esms_run.plan.organisation, esms_run.plan.today)
+        outcome = evidence(control_id, organisation, today)
         _record(request, control_id, SITE_HOST, outcome)
         assert outcome.passed, _failure_text(control_id, SITE_HOST, outcome)
 

@@ -94,6 +94,43 @@ def check(
     results: dict[tuple[str, str], ControlResult] = {}
     details: dict[str, Any] = {}
 
+    results.update(static_results(plan, rows))
+    refused: dict[str, str] = {}
+    endpoints: dict[str, Any] = {}
+    if facts_file is None:
+        plan, refused, endpoints = verify_host_keys(
+            plan, trust_on_first_use=trust_on_first_use, state_dir=state_dir)
+    # else: collected (and host keys verified) by the worker
+    for host, cid in rows:
+        if host in refused and (host, cid) not in results:
+            results[(host, cid)] = ControlResult(host, cid, Verdict.UNREACHABLE,
+                                                 message=refused[host])
+    to_run = [(h, c) for h, c in rows if (h, c) not in results]
+    if to_run:
+        out = _run_suite(plan, sorted({c for _, c in to_run}), forks, junit_xml, facts_dir,
+                         facts_file=facts_file)
+        details.update(out["details"])
+        for r in _explain_key_failures(out["results"], endpoints):
+            results.setdefault((r.host, r.control), r)
+        fill_missing(results, to_run, out["details"])
+    finished = _dt.datetime.now().astimezone()
+    details["seconds"] = round((finished - started).total_seconds(), 3)
+    return CheckResult(
+        site=plan.site_name,
+        started=started,
+        finished=finished,
+        results=tuple(results[k] for k in rows),
+        baseline_version=plan.baseline_version or __version__,
+        hosts=tuple(h.name for h in plan.hosts),
+        details=details,
+    )
+
+
+def static_results(plan: CheckPlan, rows: Sequence[tuple[str, str]]
+                   ) -> dict[tuple[str, str], ControlResult]:
+    """The rows known without running anything: a platform without a collector, a control
+    without a rule on its host's platform (both ``error``)."""
+    results: dict[tuple[str, str], ControlResult] = {}
     for h in plan.hosts:
         if h.platform not in SUPPORTED_PLATFORMS:
             for host, cid in rows:
@@ -108,41 +145,19 @@ def check(
         if cid not in RULES.get(platform_of[host], {}) and (host, cid) not in results:
             results[(host, cid)] = ControlResult(host, cid, Verdict.ERROR,
                                                  message="no conformance rule for this control")
+    return results
 
-    if facts_file is None:
-        plan, refused, endpoints = verify_host_keys(
-            plan, trust_on_first_use=trust_on_first_use, state_dir=state_dir)
-    else:  # collected (and host keys verified) by the worker
-        refused, endpoints = {}, {}
-    for host, cid in rows:
-        if host in refused and (host, cid) not in results:
-            results[(host, cid)] = ControlResult(host, cid, Verdict.UNREACHABLE,
-                                                 message=refused[host])
-    to_run = [(h, c) for h, c in rows if (h, c) not in results]
-    if to_run:
-        out = _run_suite(plan, sorted({c for _, c in to_run}), forks, junit_xml, facts_dir,
-                         facts_file=facts_file)
-        details.update(out["details"])
-        for r in _explain_key_failures(out["results"], endpoints):
-            results.setdefault((r.host, r.control), r)
-        why = out["details"].get("pytest_output_tail") or "the test run stopped early"
-        for key in to_run:
-            if key not in results:
-                results[key] = ControlResult(
-                    key[0], key[1], Verdict.ERROR,
-                    message=f"no result from the test run (pytest exit "
-                            f"{out['details'].get('pytest_exit')}): {why}")
-    finished = _dt.datetime.now().astimezone()
-    details["seconds"] = round((finished - started).total_seconds(), 3)
-    return CheckResult(
-        site=plan.site_name,
-        started=started,
-        finished=finished,
-        results=tuple(results[k] for k in rows),
-        baseline_version=plan.baseline_version or __version__,
-        hosts=tuple(h.name for h in plan.hosts),
-        details=details,
-    )
+
+def fill_missing(results: dict[tuple[str, str], ControlResult],
+                 to_run: Sequence[tuple[str, str]], details: dict[str, Any]) -> None:
+    """Rows the test run should have given and did not: ``error``, with why."""
+    why = details.get("pytest_output_tail") or "the test run stopped early"
+    for key in to_run:
+        if key not in results:
+            results[key] = ControlResult(
+                key[0], key[1], Verdict.ERROR,
+                message=f"no result from the test run (pytest exit "
+                        f"{details.get('pytest_exit')}): {why}")
 
 
 def verify_host_keys(
@@ -214,9 +229,11 @@ def _run_suite(
     forks: int,
     junit_xml: Path | None,
     facts_dir: Path | None,
+    extra: dict[str, Any] | None = None,
     *,
     facts_file: Path | None = None,
 ) -> dict[str, Any]:
+    """``extra``: more keys of the run file (a fleet run's ``sites``, see fleet_check)."""
     with tempfile.TemporaryDirectory(prefix="esms-check-") as tmp:
         tmpdir = Path(tmp)
         run_file = tmpdir / "run.json"
@@ -230,6 +247,7 @@ def _run_suite(
             "forks": forks,
             "facts_dir": str(facts_dir) if facts_dir else None,
             "facts_file": str(facts_file) if facts_file else None,
+            **(extra or {}),
         }, ensure_ascii=False, default=str), encoding="utf-8")
         argv = [
             sys.executable, "-m", "pytest",

@@ -1,6 +1,8 @@
 """A fleet on real lab hosts: two sites of one host each and a bad profile, checked at once
-(``esms-baseline check sites/``), each recorded under its own name, one summary, the exit
-status aggregated; then ``report --fleet`` from that history."""
+(``esms-baseline check sites/``: ONE conformance run for both sites), each recorded under its
+own name, one summary, the exit status aggregated; then ``report --fleet`` from that history;
+then one site's host made unreachable: that site is incomplete (3), the other is still
+checked and recorded."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from esms_baseline.history import History
-from esms_baseline.lab import Lab
+from esms_baseline.lab import Lab, nsenter_run
 from tests.conftest import running_lab
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
@@ -64,6 +66,13 @@ def test_fleet_check_and_report(two_hosts: Lab, tmp_path: Path) -> None:
     assert doc["exit_code"] == proc.returncode == 2
     with History(db) as h:
         assert sorted(h.sites()) == ["EHPAD Alpha", "MAS Bêta"]
+        alpha, beta = h.latest("EHPAD Alpha"), h.latest("MAS Bêta")
+        assert alpha is not None and beta is not None
+        # one conformance run (one pytest process) checked both sites' hosts
+        run = alpha.details["conformance_run"]
+        assert run == beta.details["conformance_run"] and run["sites"] == 2 and run["hosts"] == 2
+        assert alpha.hosts == ("lab-01",) and beta.hosts == ("lab-02",)
+        assert {r.host for r in alpha.results} == {"lab-01", "(site)"}
     # drift: same state again, nothing new; exit = highest of the sites (the bad profile: 2)
     (sites / "c.yml").unlink()
     drift = cli("drift", str(sites), "-i", str(two_hosts.inventory_path), "--history", str(db))
@@ -86,3 +95,16 @@ def test_fleet_check_and_report(two_hosts: Lab, tmp_path: Path) -> None:
     assert (out / "mas-b-ta.html").read_text().count("lab-02") > 0
     fleet = json.loads((out / "fleet.json").read_text())
     assert [len(s["trend"]) for s in fleet["sites"]] == [3, 3]
+    # one site's host goes down: that site is incomplete, the other still checked and recorded
+    nsenter_run(two_hosts, "lab-02", ["systemctl", "stop", "ssh.socket", "ssh.service"],
+                check=False)
+    down = cli("check", str(sites), "-i", str(two_hosts.inventory_path), "--controls",
+               "ESMS-LOCK-01", "--history", str(db), "--json")
+    assert down.returncode == 3, down.stdout + down.stderr
+    by = {s["site"]: s for s in json.loads(down.stdout)["sites"]}
+    assert by["MAS Bêta"]["exit_code"] == 3 and by["MAS Bêta"]["unreachable"] == 1
+    assert by["EHPAD Alpha"]["exit_code"] == 0 and by["EHPAD Alpha"]["passed"] == 1
+    with History(db) as h:
+        assert [len(h.runs(s)) for s in ("EHPAD Alpha", "MAS Bêta")] == [4, 4]
+        latest = h.latest("EHPAD Alpha")
+        assert latest is not None and latest.results[0].verdict.value == "pass"
