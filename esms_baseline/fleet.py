@@ -284,9 +284,15 @@ def apply_site(
     vault_password_file: Path | None = None,
     apply_fn: Callable[..., ApplyResult] | None = None,
     controls: Sequence[str] | None = None,
+    history: Path | None = None,
+    record: bool = True,
 ) -> SiteRun:
     """Apply one site (``check_mode``: dry run). ``apply_fn``: another way to run the plan
-    with the same keyword arguments as :func:`esms_baseline.run.apply` (a remote worker)."""
+    with the same keyword arguments as :func:`esms_baseline.run.apply` (a remote worker).
+    A real apply is recorded in the site's history (``record``), as a single-site apply is:
+    the report shows its manual actions. A history that cannot be written is one more error
+    of the site; the apply's own exit status stands."""
+    from esms_baseline.history import History, HistoryError, apply_payload
     from esms_baseline.plan import build_plan
     from esms_baseline.run import apply
 
@@ -295,6 +301,13 @@ def apply_site(
                                  artifacts_dir=artifacts_dir,
                                  vault_password_file=vault_password_file)
     errors = tuple(f"{h.host}: {e}" for h in result.hosts for e in h.errors)
+    if record and not check_mode:
+        try:
+            with _HISTORY_LOCK, History(history) as h:
+                h.record_apply(result.site, result.started, result.finished, result.status,
+                               result.exit_code, apply_payload(result))
+        except HistoryError as exc:
+            errors += (f"the apply was not recorded in the history: {exc}",)
     return SiteRun(profile=path, site=result.site, exit_code=result.exit_code,
                    hosts=len(result.hosts), unreachable=sum(h.unreachable for h in result.hosts),
                    failed=sum(h.failed for h in result.hosts), changed=result.changed,

@@ -28,7 +28,7 @@ from typing import Any, Self
 
 from esms_baseline import __version__
 from esms_baseline.errors import EsmsError
-from esms_baseline.results import CheckResult, ControlResult, Verdict
+from esms_baseline.results import ApplyResult, CheckResult, ControlResult, Verdict
 
 HISTORY_ENV = "ESMS_HISTORY"
 STATE_DIR_ENV = "ESMS_STATE_DIR"
@@ -93,6 +93,14 @@ MIGRATIONS: tuple[str, ...] = (
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
+
+
+def apply_payload(result: ApplyResult, mode: str = "apply") -> dict[str, Any]:
+    """What :meth:`History.record_apply` keeps of an apply: its mode, hosts, changes and the
+    manual actions it left to a person (the report's "Actions manuelles requises")."""
+    return {"mode": mode, "hosts": [h.host for h in result.hosts], "changed": result.changed,
+            "manual_actions": [{"host": h, "control": a.control, "reason": a.reason}
+                               for h, a in result.manual_actions]}
 
 class HistoryError(EsmsError):
     """The history database cannot be opened, is newer than this tool, is locked for too

@@ -136,14 +136,11 @@ def run(args: argparse.Namespace) -> int:
 
 def record_apply(args: argparse.Namespace, result: ApplyResult, mode: str = "apply") -> None:
     """Record the apply (status, manual actions) in the history, for `report`."""
-    from esms_baseline.history import History, HistoryError
+    from esms_baseline.history import History, HistoryError, apply_payload
 
     if getattr(args, "no_history", False):
         return
-    payload = {"mode": mode, "hosts": [h.host for h in result.hosts],
-               "changed": result.changed,
-               "manual_actions": [{"host": h, "control": a.control, "reason": a.reason}
-                                  for h, a in result.manual_actions]}
+    payload = apply_payload(result, mode)
     try:
         with History(getattr(args, "history", None)) as history:
             history.record_apply(result.site, result.started, result.finished, result.status,

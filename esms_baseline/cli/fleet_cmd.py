@@ -110,7 +110,8 @@ def _run(args: argparse.Namespace, action: str, profiles: list[Path]) -> int:
         site_fn = partial(apply_site, inventory=args.inventory, forks=args.forks,
                           check_mode=args.check, artifacts_dir=args.artifacts_dir,
                           vault_password_file=args.vault_password_file,
-                          apply_fn=worker_apply_fn(args), controls=controls)
+                          apply_fn=worker_apply_fn(args), controls=controls,
+                          history=args.history, record=not getattr(args, "no_history", False))
     elif action == "drift":
         from esms_baseline.cli.drift_cmd import checked_notify_settings
 

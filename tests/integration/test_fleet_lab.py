@@ -80,9 +80,14 @@ def test_fleet_check_and_report(two_hosts: Lab, tmp_path: Path) -> None:
     assert "nouvelle dérive" in drift.stdout and "EHPAD Alpha" in drift.stdout
     # a real fleet apply (one control, both sites at once), then the fleet check passes
     apply = cli("apply", str(sites), "-i", str(two_hosts.inventory_path), "--controls",
-                "ESMS-LOCK-01", "--sites-parallel", "2")
+                "ESMS-LOCK-01", "--sites-parallel", "2", "--history", str(db))
     assert apply.returncode == 0, apply.stdout + apply.stderr
     assert "EHPAD Alpha" in apply.stdout and "MAS Bêta" in apply.stdout
+    with History(db) as h:  # each site's apply recorded, as a single-site apply is (report)
+        for name, host in (("EHPAD Alpha", "lab-01"), ("MAS Bêta", "lab-02")):
+            rec = h.latest_apply(name)
+            assert rec is not None and rec.exit_code == 0, name
+            assert rec.payload["hosts"] == [host] and rec.payload["manual_actions"] == []
     ok = cli("check", str(sites), "-i", str(two_hosts.inventory_path), "--controls",
              "ESMS-LOCK-01", "--history", str(db), "--json")
     assert ok.returncode == 0, ok.stdout + ok.stderr
