@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from esms_baseline.conformance.collectors import remote_argv
-from esms_baseline.conformance.model import CheckPlan
+from esms_baseline.conformance.model import CheckPlan, facts_file_name
 from esms_baseline.errors import RunError
 from esms_baseline.profile import ansible_yaml
 from esms_baseline.remote import IDENT, Worker, _artifact_status
@@ -322,7 +322,7 @@ def check_remote(plan: CheckPlan, worker: Worker, *, connection_inventory: Path,
     if facts_dir is not None:
         facts_dir.mkdir(parents=True, exist_ok=True)
         for name, facts in got.facts.items():
-            (facts_dir / f"{name}.json").write_text(
+            (facts_dir / facts_file_name(name)).write_text(
                 json.dumps(facts, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     with tempfile.TemporaryDirectory(prefix="esms-worker-facts-") as tmp:
         facts_file = Path(tmp) / "facts.json"
