@@ -123,6 +123,28 @@ def known_hosts_for(site_name: str, names: Sequence[str], endpoints: Mapping[str
     return "".join(f"{ln}\n" for ln in lines), refused
 
 
+#: ``ansible_connection`` values that go through ssh (and so through :data:`SSH_ARGS`).
+SSH_CONNECTIONS = ("ssh", "ansible.builtin.ssh", "ansible.legacy.ssh")
+
+
+def connection_refusals(connection_inventory: Path, names: Sequence[str]) -> dict[str, str]:
+    """Hosts the worker's connection inventory connects to otherwise than by ssh (``local``,
+    ``paramiko``..., a template): the job's host key verification (:data:`SSH_ARGS`) would
+    not apply, so they get nothing (name -> message)."""
+    from esms_baseline.plan import _ansible_inventory_list
+
+    hostvars = (_ansible_inventory_list([connection_inventory]).get("_meta") or {}).get(
+        "hostvars") or {}
+    out: dict[str, str] = {}
+    for name in names:
+        conn = (hostvars.get(name) or {}).get("ansible_connection")
+        if conn is not None and conn not in SSH_CONNECTIONS:
+            out[name] = (f"{name}: the worker inventory {connection_inventory} sets "
+                         f"ansible_connection={conn!r}: only ssh verifies the host's key "
+                         "against the site's known_hosts; nothing was sent to it")
+    return out
+
+
 def build_check_job(private: Path, hosts: Sequence[str], platform: str, *,
                     connection_inventory: Path, known_hosts: str,
                     ssh_key: Path | None = None) -> None:
@@ -135,6 +157,9 @@ def build_check_job(private: Path, hosts: Sequence[str], platform: str, *,
         "# Written by esms-baseline for one remote check job.\n" + ansible_yaml.dump({
             "esms_collect_command": command,
             "ansible_ssh_args": ansible_yaml.Template(SSH_ARGS),
+            # play vars beat the worker's inventory: its ansible_connection cannot skip ssh
+            # (and the host key check above) with local/paramiko (connection_refusals)
+            "ansible_connection": "ssh",
             # no pseudo-terminal: stdout is the collector's JSON alone, stderr apart
             "ansible_ssh_use_tty": False,
         }), encoding="utf-8")
@@ -255,6 +280,8 @@ def collect_on_worker(plan: CheckPlan, worker: Worker, *, connection_inventory: 
             got.errors[h.name] = f"{h.platform} hosts are not checked through a worker yet"
     known, refused = job_known_hosts(plan, state_dir)
     got.unreachable.update(refused)
+    got.unreachable.update(connection_refusals(connection_inventory, [
+        h.name for h in plan.hosts if h.name not in got.errors | got.unreachable]))
     platforms = {h.platform for h in plan.hosts if h.name not in got.errors | got.unreachable}
     for platform in sorted(platforms):
         names = [h.name for h in plan.hosts if h.platform == platform
@@ -332,5 +359,6 @@ def check_remote(plan: CheckPlan, worker: Worker, *, connection_inventory: Path,
     return replace(result, details={**result.details, "worker": worker.destination})
 
 
-__all__ = ["SSH_ARGS", "WorkerFacts", "build_check_job", "check_remote", "collect_on_worker",
-           "job_known_hosts", "known_hosts_for", "stream_job"]
+__all__ = ["SSH_ARGS", "SSH_CONNECTIONS", "WorkerFacts", "build_check_job", "check_remote",
+           "collect_on_worker", "connection_refusals", "job_known_hosts", "known_hosts_for",
+           "stream_job"]

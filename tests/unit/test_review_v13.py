@@ -61,3 +61,92 @@ def test_a_nested_secret_keeps_the_inventory_out_of_the_run_file() -> None:
                                         "grp": {"vars": {"smtp_pass": "x"}}}))
     assert not may_hold_secrets(listing({"ansible_host": "10.0.0.1", "tags": ["a"],
                                          "esms": {"port": 22}}))
+
+
+def test_worker_inventory_cannot_switch_a_host_off_ssh(tmp_path: Path) -> None:
+    """The worker's connection inventory said ``ansible_connection: local`` (the worker's own
+    facts came back as the host's: a host passed that was never checked) or ``paramiko``
+    with ``ansible_host_key_checking: false`` (no key verified, yet apply --worker sends the
+    secrets). Such hosts are now refused before the job is sent (check and apply), and the
+    check job pins ``ansible_connection: ssh`` above the inventory (real ansible-playbook)."""
+    import shutil
+    import subprocess
+    import sys
+
+    import yaml
+
+    from esms_baseline.remote_check import build_check_job, connection_refusals
+
+    conn = tmp_path / "worker-inventory.yml"
+    conn.write_text(
+        "all:\n  hosts:\n"
+        "    h-local: {ansible_connection: local}\n"
+        "    h-paramiko: {ansible_connection: paramiko, ansible_host_key_checking: false}\n"
+        "    h-tmpl: {ansible_connection: '{{ c }}'}\n"
+        "    h-ssh: {ansible_connection: ansible.builtin.ssh}\n"
+        "    h-plain: {ansible_host: 192.0.2.9}\n"
+        "  children:\n    g:\n      vars: {ansible_connection: local}\n"
+        "      hosts: {h-group: {}}\n", encoding="utf-8")
+    names = ["h-local", "h-paramiko", "h-tmpl", "h-ssh", "h-plain", "h-group", "h-absent"]
+    refused = connection_refusals(conn, names)
+    assert sorted(refused) == ["h-group", "h-local", "h-paramiko", "h-tmpl"]
+    assert "ansible_connection" in refused["h-local"] and "local" in refused["h-local"]
+
+    private = tmp_path / "job"
+    private.mkdir()
+    build_check_job(private, ["h-local"], "debian", connection_inventory=conn, known_hosts="")
+    v = yaml.safe_load((private / "project" / "collect-vars.yml").read_text())
+    assert v["ansible_connection"] == "ssh"
+    # the job's play with its tasks replaced by a debug: the inventory's "local" loses
+    play = yaml.safe_load((private / "project" / "collect.yml").read_text())
+    play[0]["tasks"] = [{"ansible.builtin.debug": {"msg": "conn={{ ansible_connection }}"}}]
+    play[0]["become"] = False
+    (private / "project" / "probe.yml").write_text(yaml.safe_dump(play), encoding="utf-8")
+    exe = shutil.which("ansible-playbook", path=str(Path(sys.executable).parent))
+    assert exe
+    out = subprocess.run([exe, "-i", str(private / "inventory"), str(private / "project" /
+                          "probe.yml")], capture_output=True, text=True, check=False,
+                         env={"PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin",
+                              "ANSIBLE_NOCOLOR": "1", "HOME": str(tmp_path)})
+    assert "conn=ssh" in out.stdout, out.stdout + out.stderr
+
+
+def test_apply_worker_sends_nothing_to_a_host_the_worker_reaches_without_ssh(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """apply --worker: hosts whose keys are known but that the worker inventory reaches by
+    ``local``/``paramiko`` are left out (unreachable, with why); the job is not sent."""
+    import ansible_runner
+
+    from esms_baseline import hostkeys
+    from esms_baseline.plan import build_plan
+    from esms_baseline.profile import load_profile
+    from esms_baseline.remote import Worker, apply_remote
+
+    root = Path(__file__).resolve().parents[2]
+    monkeypatch.setenv("ESMS_STATE_DIR", str(tmp_path / "state"))
+    plan = build_plan(load_profile(root / "examples" / "site.yml"))
+    names = [h.name for h in plan.hosts]
+    hostkeys.site_known_hosts(plan.profile.site.name).write_text(
+        "".join(f"{n} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFake{i}\n"
+                for i, n in enumerate(names)), encoding="utf-8")
+    conn = tmp_path / "worker-inventory.yml"
+    conn.write_text("all:\n  vars: {ansible_connection: paramiko, ansible_host_key_checking: "
+                    "false}\n  hosts:\n" + "".join(f"    {n}: {{}}\n" for n in names),
+                    encoding="utf-8")
+
+    def sent(**_: Any) -> None:
+        raise AssertionError("the job was sent")
+
+    monkeypatch.setattr(ansible_runner, "run", sent)
+    (tmp_path / "wk").write_text("", encoding="utf-8")
+    # ssh is /bin/false: nothing leaves this machine even when the job is (wrongly) sent
+    worker = Worker(destination="nobody@worker.invalid", known_hosts=tmp_path / "wk",
+                    ssh="/bin/false")
+    from tests.conftest import random_secrets_in_env
+
+    with random_secrets_in_env(plan.secret_env.values()):
+        result = apply_remote(plan, worker, connection_inventory=conn,
+                              artifacts_dir=tmp_path / "runs")
+    assert sorted(h.host for h in result.hosts) == sorted(names)
+    assert all(h.unreachable and "paramiko" in h.errors[0] for h in result.hosts)
+    assert result.exit_code == 3
