@@ -150,3 +150,28 @@ def test_apply_worker_sends_nothing_to_a_host_the_worker_reaches_without_ssh(
     assert sorted(h.host for h in result.hosts) == sorted(names)
     assert all(h.unreachable and "paramiko" in h.errors[0] for h in result.hosts)
     assert result.exit_code == 3
+
+
+@pytest.mark.parametrize("scheme", ["ssh", "ansible"])
+def test_two_sites_naming_one_host_alike_keep_their_own_known_hosts(
+        tmp_path: Path, scheme: str) -> None:
+    """A fleet run collects ``0|srv`` and ``1|srv`` with the same testinfra spec when the
+    sites share an inventory (``--inventory``) or have no ssh config: testinfra caches the
+    Host per spec, and testinfra_host prepended each site's verified known_hosts to that ONE
+    backend: site A's host was then checked with site B's known_hosts (ssh keeps the first
+    value), and the options grew at each call. Now each call gets its own backend."""
+    from esms_baseline.conformance.collectors import testinfra_host
+
+    if scheme == "ansible":
+        inv = tmp_path / "inv.yml"
+        inv.write_text("all:\n  hosts:\n    srv: {ansible_host: 192.0.2.7}\n", encoding="utf-8")
+        spec = f"ansible://srv?ansible_inventory={inv}"
+    else:
+        spec = f"ssh://srv-{tmp_path.name}"
+    a = testinfra_host(spec, "-o UserKnownHostsFile=/state/known_hosts/site-a")
+    b = testinfra_host(spec, "-o UserKnownHostsFile=/state/known_hosts/site-b")
+    assert a.backend is not b.backend
+    assert a.backend.ssh_extra_args.startswith("-o UserKnownHostsFile=/state/known_hosts/site-a")
+    assert "site-b" not in a.backend.ssh_extra_args
+    assert b.backend.ssh_extra_args.startswith("-o UserKnownHostsFile=/state/known_hosts/site-b")
+    assert "site-a" not in b.backend.ssh_extra_args

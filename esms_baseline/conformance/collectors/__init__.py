@@ -146,6 +146,15 @@ def testinfra_host(spec: str, ssh_options: str = "") -> Any:
         if inner is not None:
             host, backend = inner, inner.backend
     if backend.NAME in ("ssh", "safe-ssh"):
+        # testinfra caches one Host per spec (two sites of a fleet may share one): these
+        # options are this call's, on a copy, never on the shared backend
+        import copy
+
+        import testinfra.host
+
+        backend = copy.copy(backend)
+        host = testinfra.host.Host(backend)
+        backend.set_host(host)
         backend.controlpersist = 0
         # ours before the inventory's: ssh keeps the first value, and an inventory's
         # ControlPath would reuse a master opened earlier without host key verification
