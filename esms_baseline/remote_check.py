@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -64,6 +65,10 @@ SSH_ARGS = ("-o StrictHostKeyChecking=yes -o UserKnownHostsFile={{ playbook_dir 
              "-o GlobalKnownHostsFile=/dev/null -o KnownHostsCommand=none -o VerifyHostKeyDNS=no "
              "-o UpdateHostKeys=no -o HostKeyAlias={{ inventory_hostname }} "
              "-o ControlMaster=auto -o ControlPersist=60s")
+
+
+#: A host name that is one plain known_hosts host and one shell word in ``HostKeyAlias=``.
+_ALIAS_NAME = re.compile(r"[A-Za-z0-9_:][A-Za-z0-9._:-]*")
 
 
 @dataclass
@@ -107,8 +112,17 @@ def known_hosts_for(site_name: str, names: Sequence[str], endpoints: Mapping[str
     lines: list[str] = []
     refused: dict[str, str] = {}
     for name in names:
+        if not _ALIAS_NAME.fullmatch(name):
+            refused[name] = (
+                f"{name!r}: this host name cannot name its key in the job's known_hosts nor "
+                "be its HostKeyAlias (a comma, space, pattern or option character): "
+                "nothing was run on it; rename it in the inventory.")
+            continue
         ep = endpoints.get(name) or hostkeys.Endpoint(
             name=name, args=(), destination=name, known_hosts=(site,), lookup=name)
+        if getattr(ep, "refusal", ""):
+            refused[name] = str(ep.refusal)
+            continue
         keys = set()
         for line in hostkeys.known_entries(ep):
             parts = line.split()

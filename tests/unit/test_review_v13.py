@@ -175,3 +175,42 @@ def test_two_sites_naming_one_host_alike_keep_their_own_known_hosts(
     assert "site-b" not in a.backend.ssh_extra_args
     assert b.backend.ssh_extra_args.startswith("-o UserKnownHostsFile=/state/known_hosts/site-b")
     assert "site-a" not in b.backend.ssh_extra_args
+
+
+def test_worker_job_refuses_a_host_name_ssh_would_read_as_patterns_or_options(
+        tmp_path: Path) -> None:
+    """Ansible accepts inventory host names like ``x,web2``, ``web*`` or ``a -o
+    ProxyCommand=...``. The worker job writes ``<name> <type> <key>`` into its known_hosts
+    and passes ``-o HostKeyAlias=<name>`` in ansible_ssh_args (split by shell rules): the
+    key of ``x,web2`` was accepted for ``web2`` (a comma lists hosts, ``*`` is a pattern), and
+    a name with spaces added ssh options (ProxyCommand runs on the worker). Such a host now
+    gets nothing; a plain name keeps its key."""
+    from esms_baseline import hostkeys
+    from esms_baseline.remote_check import known_hosts_for
+
+    site = hostkeys.site_known_hosts("Site", tmp_path)
+    bad = ["x,web2", "web*", "a -o ProxyCommand=touch%20/tmp/pwn", "!web2", "@revoked",
+           "h[1]", "a\tb", "-oProxyCommand=x"]
+    good = ["web2", "lab-01.example.org", "10.0.0.1"]
+    site.write_text("".join(f"{n} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK{i}\n"
+                            for i, n in enumerate(good)), encoding="utf-8")
+    endpoints = {n: hostkeys.Endpoint(name=n, args=(), destination="192.0.2.1",
+                                      known_hosts=(site,), lookup="web2") for n in bad}
+    known, refused = known_hosts_for("Site", [*bad, *good], endpoints, tmp_path)
+    assert sorted(refused) == sorted(bad)
+    assert all("host name" in refused[n] for n in bad)
+    assert [ln.split()[0] for ln in known.splitlines()] == good
+
+
+def test_worker_job_keeps_the_refusal_of_a_site_inventory_endpoint(tmp_path: Path) -> None:
+    """A host the site inventory connects to by paramiko (hostkeys.Endpoint.refusal: its key
+    cannot be verified) had its key put in the worker job all the same."""
+    from esms_baseline import hostkeys
+    from esms_baseline.remote_check import known_hosts_for
+
+    site = hostkeys.site_known_hosts("Site", tmp_path)
+    site.write_text("web2 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK0\n", encoding="utf-8")
+    ep = hostkeys.Endpoint(name="web2", args=(), destination="web2", known_hosts=(site,),
+                           lookup="web2", refusal="web2: paramiko connection, key not verified")
+    known, refused = known_hosts_for("Site", ["web2"], {"web2": ep}, tmp_path)
+    assert known == "" and refused == {"web2": "web2: paramiko connection, key not verified"}
