@@ -214,3 +214,21 @@ def test_worker_job_keeps_the_refusal_of_a_site_inventory_endpoint(tmp_path: Pat
                            lookup="web2", refusal="web2: paramiko connection, key not verified")
     known, refused = known_hosts_for("Site", ["web2"], {"web2": ep}, tmp_path)
     assert known == "" and refused == {"web2": "web2: paramiko connection, key not verified"}
+
+
+def test_scanner_versions_from_a_host_are_short_single_line_text() -> None:
+    """The versions come from the results XML the host sends back; they go into the history
+    and every report. A hostile host's 1 MB ``test-system`` with line breaks was kept whole."""
+    from esms_baseline.scanner.content import XCCDF_NS
+    from esms_baseline.scanner.record import scanner_versions
+
+    huge = "cpe:/a:redhat:openscap:1.3.7\n## injected" + "x" * 1_000_000
+    doc = (f'<Benchmark xmlns="{XCCDF_NS}"><version>0.1.76\n# title{"y" * 5000}</version>'
+           f'<TestResult test-system="{huge}"/></Benchmark>')
+    scanner, content = scanner_versions(doc)
+    assert len(scanner) <= 120 and len(content) <= 120
+    assert "\n" not in scanner + content
+    assert scanner.startswith("OpenSCAP") and content.startswith("0.1.76")
+    ok = (f'<Benchmark xmlns="{XCCDF_NS}"><version>0.1.76</version>'
+          '<TestResult test-system="cpe:/a:redhat:openscap:1.3.7"/></Benchmark>')
+    assert scanner_versions(ok) == ("OpenSCAP 1.3.7", "0.1.76")
