@@ -232,3 +232,59 @@ def test_scanner_versions_from_a_host_are_short_single_line_text() -> None:
     ok = (f'<Benchmark xmlns="{XCCDF_NS}"><version>0.1.76</version>'
           '<TestResult test-system="cpe:/a:redhat:openscap:1.3.7"/></Benchmark>')
     assert scanner_versions(ok) == ("OpenSCAP 1.3.7", "0.1.76")
+
+
+def test_fleet_a_host_refused_in_one_site_is_not_in_the_run_and_a_failing_site_stops_none(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Site 0 refuses ``pc`` (its key), site 1 (same host name) does not, site 2 cannot be
+    prepared: the one run holds ``1|pc`` only; site 0's rows of pc say why; site 2 gets
+    its error; site 1 its results."""
+    import esms_baseline.conformance.fleet_run as fr
+    from esms_baseline.conformance import CheckPlan, CheckTarget
+    from esms_baseline.errors import EsmsError, PlanError
+    from esms_baseline.results import ControlResult, Verdict
+
+    plans = [CheckPlan(f"S{i}", (CheckTarget("pc", "debian", "ssh://pc"),)) for i in range(3)]
+
+    def verify(plan: CheckPlan, **_: Any) -> tuple[CheckPlan, dict[str, str], dict[str, Any]]:
+        if plan.site_name == "S2":
+            raise PlanError("S2: inventory unreadable")
+        return plan, ({"pc": "key of pc changed"} if plan.site_name == "S0" else {}), {}
+
+    ran: list[list[str]] = []
+
+    def suite(merged: CheckPlan, controls: list[str], *_: Any, **__: Any) -> dict[str, Any]:
+        ran.append([h.name for h in merged.hosts])
+        return {"results": [ControlResult(h.name, c, Verdict.PASS)
+                            for h in merged.hosts for c in controls], "details": {}}
+
+    monkeypatch.setattr(fr, "verify_host_keys", verify)
+    monkeypatch.setattr(fr, "_run_suite", suite)
+    r0, r1, r2 = fr.check_many(plans, controls=["ESMS-LOCK-01"])
+    assert ran == [["1|pc"]]
+    assert not isinstance(r0, EsmsError) and not isinstance(r1, EsmsError)
+    assert [(r.host, r.verdict, r.message) for r in r0.results] == [
+        ("pc", Verdict.UNREACHABLE, "key of pc changed")]
+    assert [(r.host, r.verdict) for r in r1.results] == [("pc", Verdict.PASS)]
+    assert isinstance(r2, PlanError)
+
+
+def test_scan_command_keeps_hostile_names_and_paths_as_words(tmp_path: Path) -> None:
+    """The command ssh runs for ``scan``, run here by sh: a host name and a datastream path
+    full of shell syntax execute nothing; the path reaches the script as one word (refused
+    as absent, exit 99) — or sudo refuses first when not root."""
+    import os
+    import subprocess
+
+    from esms_baseline.scanner.remote import remote_command
+
+    mark = tmp_path / "pwned"
+    evil = f"x'; touch {mark}; echo '$(touch {mark})`touch {mark}`"
+    cmd = remote_command(f"h1 {evil}", f"{tmp_path}/ds {evil}.xml", ["r1"])
+    proc = subprocess.run(["sh", "-c", cmd], input="<x/>", capture_output=True, text=True,
+                          check=False, timeout=60)
+    assert not mark.exists()
+    if os.geteuid() == 0:
+        assert proc.returncode in (98, 99), proc.stderr  # 98: no oscap here
+        if proc.returncode == 99:
+            assert f"no datastream {tmp_path}/ds {evil}.xml" in proc.stderr
