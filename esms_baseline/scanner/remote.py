@@ -22,7 +22,7 @@ from pathlib import Path
 
 from esms_baseline.catalogue.scanner_map import load_scanner_map
 from esms_baseline.conformance.model import CheckPlan
-from esms_baseline.errors import ScannerError
+from esms_baseline.errors import EsmsError, ScannerError
 from esms_baseline.hostkeys import Endpoint
 from esms_baseline.profile import SiteProfile
 from esms_baseline.scanner.content import HOST_DATASTREAM, RULE_PREFIX, Datastream
@@ -106,7 +106,7 @@ def scan_hosts(profile: SiteProfile, *, inventory: Path | None = None, limit: st
                                   check=False, timeout=SCAN_TIMEOUT_SECONDS)
         except subprocess.TimeoutExpired:
             return HostScan(name, {}, error=f"oscap took more than {SCAN_TIMEOUT_SECONDS} s")
-        except ScannerError as exc:
+        except EsmsError as exc:  # this host's tailoring: one host never stops the others
             return HostScan(name, {}, error=str(exc))
         if proc.returncode not in (0, 2) or not proc.stdout.strip():
             err = proc.stderr.strip()

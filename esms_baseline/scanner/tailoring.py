@@ -187,8 +187,9 @@ def export_tailoring(profile: SiteProfile, *, host: str | None = None,
                      now: _dt.datetime | None = None) -> str:
     """The tailoring file of a site (every Debian host, or only ``host``), checked against
     ``datastream`` when given (every rule, value and profile it names must exist)."""
-    plan = build_plan(profile, inventory=inventory, limit=host)
-    hosts = [h for h in plan.hosts if h.platform == "debian"]
+    # the host by its exact name, not as a --limit (which splits ``2001:db8::5`` on ``:``)
+    plan = build_plan(profile, inventory=inventory)
+    hosts = [h for h in plan.hosts if h.platform == "debian" and host in (None, h.name)]
     if host is not None and not hosts:
         raise ScannerError(f"{host}: not a Debian host of the site (the scanner's content "
                            "is for Debian 12)")

@@ -288,3 +288,75 @@ def test_scan_command_keeps_hostile_names_and_paths_as_words(tmp_path: Path) -> 
         assert proc.returncode in (98, 99), proc.stderr  # 98: no oscap here
         if proc.returncode == 99:
             assert f"no datastream {tmp_path}/ds {evil}.xml" in proc.stderr
+
+
+def _site_with_ipv6_host(tmp: Path) -> Path:
+    root = Path(__file__).resolve().parents[2]
+    (tmp / "examples").mkdir()
+    (tmp / "inventories" / "examples").mkdir(parents=True)
+    profile = tmp / "examples" / "site-mixed.yml"
+    profile.write_text((root / "examples" / "site-mixed.yml").read_text(encoding="utf-8"),
+                       encoding="utf-8")
+    inv = (root / "inventories" / "examples" / "mixed-site.yml").read_text(encoding="utf-8")
+    old = "        srv-dui:\n          ansible_host: 192.0.2.10\n"
+    assert old in inv
+    (tmp / "inventories" / "examples" / "mixed-site.yml").write_text(
+        inv.replace(old, old + '        "2001:db8::5": {}\n'), encoding="utf-8")
+    return profile
+
+
+def test_scan_of_a_host_named_by_its_ipv6_address_stops_no_other_host(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An inventory host named ``2001:db8::5`` (Ansible accepts it): its tailoring was built
+    with ``limit=<name>``, which the plan splits on ``:`` -> PlanError, not caught per host:
+    the whole scan stopped. Now the tailoring picks the host by its exact name, and any
+    EsmsError is that host's own error."""
+    import subprocess
+
+    from esms_baseline.profile import load_profile
+    from esms_baseline.scanner import remote
+    from esms_baseline.scanner.tailoring import export_tailoring
+
+    monkeypatch.setenv("ESMS_STATE_DIR", str(tmp_path / "state"))
+    profile = load_profile(_site_with_ipv6_host(tmp_path))
+    xml = export_tailoring(profile, host="2001:db8::5")
+    assert "xccdf_org.esms-baseline_profile_2001-db8--5" in xml and "srv-dui" not in xml
+    sent: list[str] = []
+
+    real = subprocess.run
+
+    def ssh(argv: list[str], **kw: Any) -> Any:
+        if argv[0] != "ssh" or "-G" in argv:  # ansible-inventory, ssh -G (local)
+            return real(argv, **kw)
+        sent.append(argv[-1])  # nothing leaves this machine
+        return subprocess.CompletedProcess(argv, 1, "", "offline test")
+
+    monkeypatch.setattr(subprocess, "run", ssh)
+    scans = remote.scan_hosts(profile)
+    assert sorted(s.host for s in scans) == ["2001:db8::5", "srv-dui"]
+    assert all(s.error for s in scans)
+
+
+def test_a_host_s_plan_error_is_its_own_in_a_scan(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+
+    from esms_baseline.errors import PlanError
+    from esms_baseline.profile import load_profile
+    from esms_baseline.scanner import remote
+
+    monkeypatch.setenv("ESMS_STATE_DIR", str(tmp_path / "state"))
+    profile = load_profile(_site_with_ipv6_host(tmp_path))
+
+    def tailoring(_p: Any, *, host: str, **_: Any) -> str:
+        if host == "srv-dui":
+            raise PlanError("srv-dui: broken")
+        return "<x/>"
+
+    monkeypatch.setattr(remote, "export_tailoring", tailoring)
+    real = subprocess.run
+    monkeypatch.setattr(subprocess, "run", lambda argv, **kw: real(argv, **kw)
+                        if argv[0] != "ssh" or "-G" in argv
+                        else subprocess.CompletedProcess(argv, 1, "", "offline test"))
+    scans = {s.host: s.error for s in remote.scan_hosts(profile)}
+    assert scans["srv-dui"] == "srv-dui: broken" and "offline test" in scans["2001:db8::5"]
