@@ -103,6 +103,7 @@ def scan_hosts(profile: SiteProfile, *, inventory: Path | None = None, limit: st
                                          datastream=datastream)
             proc = subprocess.run(ssh_argv(ep, remote_command(name, host_datastream, rules)),
                                   input=tailoring, capture_output=True, text=True,
+                                  encoding="utf-8", errors="replace",  # the host's bytes
                                   check=False, timeout=SCAN_TIMEOUT_SECONDS)
         except subprocess.TimeoutExpired:
             return HostScan(name, {}, error=f"oscap took more than {SCAN_TIMEOUT_SECONDS} s")

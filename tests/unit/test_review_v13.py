@@ -360,3 +360,28 @@ def test_a_host_s_plan_error_is_its_own_in_a_scan(tmp_path: Path,
                         else subprocess.CompletedProcess(argv, 1, "", "offline test"))
     scans = {s.host: s.error for s in remote.scan_hosts(profile)}
     assert scans["srv-dui"] == "srv-dui: broken" and "offline test" in scans["2001:db8::5"]
+
+
+def test_a_host_answering_bytes_that_are_not_utf8_stops_no_other_scan(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ssh's output was decoded strictly (``text=True``): a host writing one byte that is not
+    UTF-8 raised UnicodeDecodeError out of the thread pool and the whole scan stopped.
+    Here "ssh" is a local ``printf`` (real bytes through the real subprocess.run)."""
+    import subprocess
+
+    from esms_baseline.profile import load_profile
+    from esms_baseline.scanner import remote
+
+    monkeypatch.setenv("ESMS_STATE_DIR", str(tmp_path / "state"))
+    profile = load_profile(_site_with_ipv6_host(tmp_path))
+    real = subprocess.run
+
+    def ssh(argv: list[str], **kw: Any) -> Any:
+        if argv[0] != "ssh" or "-G" in argv:
+            return real(argv, **kw)
+        return real(["sh", "-c", r"printf '<x>\377</x>'; exit 1"], **kw)
+
+    monkeypatch.setattr(subprocess, "run", ssh)
+    scans = remote.scan_hosts(profile)
+    assert sorted(s.host for s in scans) == ["2001:db8::5", "srv-dui"]
+    assert all(s.error.startswith("exit 1") for s in scans)
