@@ -121,8 +121,14 @@ def scan_hosts(profile: SiteProfile, *, inventory: Path | None = None, limit: st
         scanner, content = scanner_versions(proc.stdout)
         return HostScan(name, results, scanner, content)
 
+    def guarded(name: str) -> HostScan:
+        try:
+            return one(name)
+        except Exception as exc:  # noqa: BLE001 - one host never stops the others
+            return HostScan(name, {}, error=f"{type(exc).__name__}: {exc}")
+
     with ThreadPoolExecutor(max_workers=max(1, min(forks, len(names)))) as pool:
-        return list(pool.map(one, names))
+        return list(pool.map(guarded, names))
 
 
 def _plan_inventories(plan: CheckPlan) -> list[Path]:

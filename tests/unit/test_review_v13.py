@@ -385,3 +385,34 @@ def test_a_host_answering_bytes_that_are_not_utf8_stops_no_other_scan(
     scans = remote.scan_hosts(profile)
     assert sorted(s.host for s in scans) == ["2001:db8::5", "srv-dui"]
     assert all(s.error.startswith("exit 1") for s in scans)
+
+
+def test_any_unexpected_error_on_one_host_is_its_own_in_a_scan(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever fails while one host is scanned (here: explaining a refused key raises) is
+    that host's error; the other hosts' scans are kept."""
+    import subprocess
+
+    from esms_baseline import hostkeys
+    from esms_baseline.profile import load_profile
+    from esms_baseline.scanner import remote
+
+    monkeypatch.setenv("ESMS_STATE_DIR", str(tmp_path / "state"))
+    profile = load_profile(_site_with_ipv6_host(tmp_path))
+    real = subprocess.run
+
+    def ssh(argv: list[str], **kw: Any) -> Any:
+        if argv[0] != "ssh" or "-G" in argv:
+            return real(argv, **kw)
+        return subprocess.CompletedProcess(argv, 255, "", "Host key verification failed.")
+
+    def verify(ep: Any) -> Any:
+        if ep.name == "srv-dui":
+            raise OSError("ssh-keyscan: cannot run")
+        return type("Verified", (), {"message": "key changed"})()
+
+    monkeypatch.setattr(subprocess, "run", ssh)
+    monkeypatch.setattr(hostkeys, "verify", verify)
+    scans = {s.host: s.error for s in remote.scan_hosts(profile)}
+    assert "cannot run" in scans["srv-dui"]
+    assert "key changed" in scans["2001:db8::5"]
