@@ -416,3 +416,23 @@ def test_any_unexpected_error_on_one_host_is_its_own_in_a_scan(
     scans = {s.host: s.error for s in remote.scan_hosts(profile)}
     assert "cannot run" in scans["srv-dui"]
     assert "key changed" in scans["2001:db8::5"]
+
+
+def test_fleet_refuses_two_sites_that_would_share_a_known_hosts_file(tmp_path: Path) -> None:
+    """The site's known_hosts file is named by a slug of its name (hostkeys.site_known_hosts):
+    "EHPAD Saint-Jean" and "EHPAD saint jean" are two sites for the fleet (names differ) but
+    ONE known_hosts file: a key trusted for site B's ``srv-01`` then vouched for site A's
+    ``srv-01``. The second profile is now refused, naming the first."""
+    from esms_baseline import hostkeys
+    from esms_baseline.fleet import validate_profiles
+    from tests.unit.test_fleet import site
+
+    a = site(tmp_path, "EHPAD Saint-Jean", file="a.yml")
+    b = site(tmp_path, "EHPAD saint jean", file="b.yml")
+    c = site(tmp_path, "EHPAD Saint-Paul", file="c.yml")
+    state = tmp_path / "state"
+    assert (hostkeys.site_known_hosts("EHPAD Saint-Jean", state)
+            == hostkeys.site_known_hosts("EHPAD saint jean", state))
+    good, bad = validate_profiles([a, b, c])
+    assert sorted(good) == [a, c]
+    assert list(bad) == [b] and "known_hosts" in bad[b].errors[0] and str(a) in bad[b].errors[0]
