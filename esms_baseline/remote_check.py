@@ -367,7 +367,8 @@ def check_remote(plan: CheckPlan, worker: Worker, *, connection_inventory: Path,
                 json.dumps(facts, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     with tempfile.TemporaryDirectory(prefix="esms-worker-facts-") as tmp:
         facts_file = Path(tmp) / "facts.json"
-        facts_file.write_text(json.dumps(got.to_dict(), ensure_ascii=False), encoding="utf-8")
+        # ASCII: a fact read with surrogateescape (\udcff) round-trips, UTF-8 cannot hold it
+        facts_file.write_text(json.dumps(got.to_dict()), encoding="utf-8")
         result = check(plan, forks=forks, controls=controls, junit_xml=junit_xml,
                        facts_file=facts_file, state_dir=state_dir)
     return replace(result, details={**result.details, "worker": worker.destination})

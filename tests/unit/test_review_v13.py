@@ -436,3 +436,32 @@ def test_fleet_refuses_two_sites_that_would_share_a_known_hosts_file(tmp_path: P
     good, bad = validate_profiles([a, b, c])
     assert sorted(good) == [a, c]
     assert list(bad) == [b] and "known_hosts" in bad[b].errors[0] and str(a) in bad[b].errors[0]
+
+
+def test_worker_facts_with_undecodable_bytes_reach_the_check(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A host's facts hold a name read with surrogateescape (a non-UTF-8 byte in a file
+    name): JSON carries it as ``\\udcff``; the facts file was written with
+    ensure_ascii=False, so encoding it in UTF-8 raised and the whole check stopped."""
+    from esms_baseline import conformance, remote_check
+    from esms_baseline.conformance import CheckPlan, CheckTarget
+    from esms_baseline.remote import Worker
+
+    facts = {"platform": "debian", "files": ["caf\udcff"]}
+    monkeypatch.setattr(remote_check, "collect_on_worker",
+                        lambda *a, **k: remote_check.WorkerFacts(facts={"h": facts}))
+    seen: list[Any] = []
+
+    class Read(Exception):
+        pass
+
+    def check(plan: Any, **kw: Any) -> Any:
+        seen.append(json.loads(kw["facts_file"].read_text(encoding="utf-8")))
+        raise Read
+
+    monkeypatch.setattr(conformance, "check", check)
+    plan = CheckPlan("S", (CheckTarget("h", "debian", "ssh://h"),))
+    with pytest.raises(Read):
+        remote_check.check_remote(plan, Worker("w@x", Path("/nonexistent")),
+                                  connection_inventory=Path("/nonexistent"))
+    assert seen == [{"hosts": {"h": {"facts": facts}}}]
