@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from esms_baseline.conformance.collectors import remote_argv
+from esms_baseline.conformance.collectors import remote_argv, scrub_surrogates
 from esms_baseline.conformance.model import CheckPlan, facts_file_name
 from esms_baseline.errors import RunError
 from esms_baseline.profile import ansible_yaml
@@ -197,6 +197,7 @@ def _parse_facts(host: str, platform: str, stdout: str) -> dict[str, Any]:
     if start < 0:
         raise ValueError("no JSON in the collector's output")
     facts, _ = json.JSONDecoder().raw_decode(stdout[start:])
+    facts = scrub_surrogates(facts)
     if not isinstance(facts, dict) or facts.get("platform") != platform:
         raise ValueError(f"collector output is not {platform} facts")
     return facts

@@ -465,3 +465,19 @@ def test_worker_facts_with_undecodable_bytes_reach_the_check(
         remote_check.check_remote(plan, Worker("w@x", Path("/nonexistent")),
                                   connection_inventory=Path("/nonexistent"))
     assert seen == [{"hosts": {"h": {"facts": facts}}}]
+
+
+def test_facts_with_lone_surrogates_are_made_encodable() -> None:
+    """A host's collector lists a file name with a non-UTF-8 byte (Python names it with
+    surrogateescape, JSON writes ``\\udcff``): the controller's facts then held a lone
+    surrogate, which no UTF-8 file can hold: the plugin's results file (ensure_ascii=False)
+    raised, and every row of the run (every site of a fleet) became "no result". The facts
+    are now scrubbed where they are read (worker and local)."""
+    from esms_baseline.conformance.collectors import scrub_surrogates
+    from esms_baseline.remote_check import _parse_facts
+
+    out = '{"platform": "debian", "sudoers_d": ["ok", "caf\\udcff"], "k\\udcfe": 1}'
+    facts = _parse_facts("h", "debian", out)
+    json.dumps(facts, ensure_ascii=False).encode("utf-8")  # no UnicodeEncodeError
+    assert facts["sudoers_d"][0] == "ok" and facts["sudoers_d"][1].startswith("caf")
+    assert scrub_surrogates({"a": ["\udcff", 1, None, "é"]}) == {"a": ["\ufffd", 1, None, "é"]}

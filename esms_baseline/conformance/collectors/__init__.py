@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 import zlib
 from dataclasses import dataclass
@@ -175,6 +176,22 @@ def warm_up(specs: list[str]) -> None:
         AnsibleRunner.get_runner(inv).inventory  # noqa: B018 - cached_property, read once
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def scrub_surrogates(value: Any) -> Any:
+    """``value`` (parsed JSON) with every lone surrogate (a host's non-UTF-8 byte, e.g. in a
+    file name, written by the collector as ``\\udcff``) replaced by U+FFFD: results,
+    history and reports are UTF-8, which cannot hold one."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {scrub_surrogates(k): scrub_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [scrub_surrogates(v) for v in value]
+    return value
+
+
 @dataclass(frozen=True)
 class Collected:
     facts: dict[str, Any]
@@ -241,7 +258,7 @@ def collect(target: CheckTarget, ssh_config: Path | None = None) -> Collected:
             tail = f"collector timed out after {REMOTE_TIMEOUT_SECONDS} s"
         raise CollectionError(f"{target.name}: collector exited {result.rc}: {tail}")
     try:
-        facts = json.loads(result.stdout)
+        facts = scrub_surrogates(json.loads(result.stdout))
     except ValueError as exc:
         raise CollectionError(f"{target.name}: collector output is not JSON: {exc}") from exc
     if not isinstance(facts, dict) or facts.get("platform") != target.platform:
