@@ -131,6 +131,7 @@ def validate_profiles(profiles: Sequence[Path]) -> tuple[dict[Path, SiteProfile]
     good: dict[Path, SiteProfile] = {}
     bad: dict[Path, SiteRun] = {}
     names: dict[str, Path] = {}
+    slugs: dict[str, Path] = {}
     for path in profiles:
         try:
             profile, problems = validate_file(path)
@@ -148,6 +149,16 @@ def validate_profiles(profiles: Sequence[Path]) -> tuple[dict[Path, SiteProfile]
                 f"{path}: site.name {name!r} is already the name of {names[name]}: each site "
                 f"needs its own name (its history is kept under it)"),))
             continue
+        from esms_baseline.hostkeys import site_slug
+
+        twin = slugs.get(site_slug(name))
+        if twin is not None:
+            bad[path] = SiteRun(profile=path, site=name, exit_code=EXIT_USAGE, errors=((
+                f"{path}: site.name {name!r} and that of {twin} would share one known_hosts "
+                f"file ({site_slug(name)!r}): a host key trusted for one site would vouch for "
+                "the other's host of the same name; rename one site"),))
+            continue
+        slugs[site_slug(name)] = path
         names[name] = path
         good[path] = profile
     return good, bad

@@ -120,9 +120,14 @@ def _ssh_quote(text: str) -> str:
 
 
 
+def site_slug(site_name: str) -> str:
+    """The file name of a site's known_hosts: two names with one slug share that file."""
+    return re.sub(r"[^A-Za-z0-9]+", "-", site_name).strip("-").lower() or "site"
+
+
 def site_known_hosts(site_name: str, state_dir: Path | None = None) -> Path:
     """The site's known_hosts file (its folder is created 0700; the file may not exist)."""
-    slug = re.sub(r"[^A-Za-z0-9]+", "-", site_name).strip("-").lower() or "site"
+    slug = site_slug(site_name)
     folder = (state_dir or default_state_dir()) / KNOWN_HOSTS_DIR
     folder.mkdir(parents=True, exist_ok=True)
     os.chmod(folder, 0o700)

@@ -233,6 +233,10 @@ def apply_remote(
     ssh_cmd = worker.command()
     started = _dt.datetime.now(_dt.UTC)
     known_hosts, refused = job_host_keys(plan)
+    from esms_baseline.remote_check import connection_refusals
+
+    refused.update(connection_refusals(connection_inventory, [
+        h.name for h in plan.hosts if h.platform != "windows" and h.name not in refused]))
     if refused:  # they get nothing: not in the job's limit, unreachable in the result
         from dataclasses import replace
 
@@ -276,6 +280,8 @@ def apply_remote(
             # command closes them when the job ends (Worker.command).
             "envvars": {"ANSIBLE_PIPELINING": "True",
                         "ANSIBLE_HOST_KEY_CHECKING": "True", "ANSIBLE_NOCOLOR": "True",
+                        # the default connection, whatever the worker's ansible.cfg says
+                        "ANSIBLE_TRANSPORT": "ssh",
                         "ANSIBLE_RETRY_FILES_ENABLED": "False",
                         "ANSIBLE_PYTHON_INTERPRETER": "auto_silent"},
             "extravars": {**dict(extravars or {}), **host_key_extravars()},

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -36,8 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from esms_baseline.conformance.collectors import remote_argv
-from esms_baseline.conformance.model import CheckPlan
+from esms_baseline.conformance.collectors import remote_argv, scrub_surrogates
+from esms_baseline.conformance.model import CheckPlan, facts_file_name
 from esms_baseline.errors import RunError
 from esms_baseline.profile import ansible_yaml
 from esms_baseline.remote import IDENT, Worker, _artifact_status
@@ -64,6 +65,10 @@ SSH_ARGS = ("-o StrictHostKeyChecking=yes -o UserKnownHostsFile={{ playbook_dir 
              "-o GlobalKnownHostsFile=/dev/null -o KnownHostsCommand=none -o VerifyHostKeyDNS=no "
              "-o UpdateHostKeys=no -o HostKeyAlias={{ inventory_hostname }} "
              "-o ControlMaster=auto -o ControlPersist=60s")
+
+
+#: A host name that is one plain known_hosts host and one shell word in ``HostKeyAlias=``.
+_ALIAS_NAME = re.compile(r"[A-Za-z0-9_:][A-Za-z0-9._:-]*")
 
 
 @dataclass
@@ -107,8 +112,17 @@ def known_hosts_for(site_name: str, names: Sequence[str], endpoints: Mapping[str
     lines: list[str] = []
     refused: dict[str, str] = {}
     for name in names:
+        if not _ALIAS_NAME.fullmatch(name):
+            refused[name] = (
+                f"{name!r}: this host name cannot name its key in the job's known_hosts nor "
+                "be its HostKeyAlias (a comma, space, pattern or option character): "
+                "nothing was run on it; rename it in the inventory.")
+            continue
         ep = endpoints.get(name) or hostkeys.Endpoint(
             name=name, args=(), destination=name, known_hosts=(site,), lookup=name)
+        if getattr(ep, "refusal", ""):
+            refused[name] = str(ep.refusal)
+            continue
         keys = set()
         for line in hostkeys.known_entries(ep):
             parts = line.split()
@@ -123,6 +137,28 @@ def known_hosts_for(site_name: str, names: Sequence[str], endpoints: Mapping[str
     return "".join(f"{ln}\n" for ln in lines), refused
 
 
+#: ``ansible_connection`` values that go through ssh (and so through :data:`SSH_ARGS`).
+SSH_CONNECTIONS = ("ssh", "ansible.builtin.ssh", "ansible.legacy.ssh")
+
+
+def connection_refusals(connection_inventory: Path, names: Sequence[str]) -> dict[str, str]:
+    """Hosts the worker's connection inventory connects to otherwise than by ssh (``local``,
+    ``paramiko``..., a template): the job's host key verification (:data:`SSH_ARGS`) would
+    not apply, so they get nothing (name -> message)."""
+    from esms_baseline.plan import _ansible_inventory_list
+
+    hostvars = (_ansible_inventory_list([connection_inventory]).get("_meta") or {}).get(
+        "hostvars") or {}
+    out: dict[str, str] = {}
+    for name in names:
+        conn = (hostvars.get(name) or {}).get("ansible_connection")
+        if conn is not None and conn not in SSH_CONNECTIONS:
+            out[name] = (f"{name}: the worker inventory {connection_inventory} sets "
+                         f"ansible_connection={conn!r}: only ssh verifies the host's key "
+                         "against the site's known_hosts; nothing was sent to it")
+    return out
+
+
 def build_check_job(private: Path, hosts: Sequence[str], platform: str, *,
                     connection_inventory: Path, known_hosts: str,
                     ssh_key: Path | None = None) -> None:
@@ -135,6 +171,9 @@ def build_check_job(private: Path, hosts: Sequence[str], platform: str, *,
         "# Written by esms-baseline for one remote check job.\n" + ansible_yaml.dump({
             "esms_collect_command": command,
             "ansible_ssh_args": ansible_yaml.Template(SSH_ARGS),
+            # play vars beat the worker's inventory: its ansible_connection cannot skip ssh
+            # (and the host key check above) with local/paramiko (connection_refusals)
+            "ansible_connection": "ssh",
             # no pseudo-terminal: stdout is the collector's JSON alone, stderr apart
             "ansible_ssh_use_tty": False,
         }), encoding="utf-8")
@@ -158,6 +197,7 @@ def _parse_facts(host: str, platform: str, stdout: str) -> dict[str, Any]:
     if start < 0:
         raise ValueError("no JSON in the collector's output")
     facts, _ = json.JSONDecoder().raw_decode(stdout[start:])
+    facts = scrub_surrogates(facts)
     if not isinstance(facts, dict) or facts.get("platform") != platform:
         raise ValueError(f"collector output is not {platform} facts")
     return facts
@@ -255,6 +295,8 @@ def collect_on_worker(plan: CheckPlan, worker: Worker, *, connection_inventory: 
             got.errors[h.name] = f"{h.platform} hosts are not checked through a worker yet"
     known, refused = job_known_hosts(plan, state_dir)
     got.unreachable.update(refused)
+    got.unreachable.update(connection_refusals(connection_inventory, [
+        h.name for h in plan.hosts if h.name not in got.errors | got.unreachable]))
     platforms = {h.platform for h in plan.hosts if h.name not in got.errors | got.unreachable}
     for platform in sorted(platforms):
         names = [h.name for h in plan.hosts if h.platform == platform
@@ -322,15 +364,17 @@ def check_remote(plan: CheckPlan, worker: Worker, *, connection_inventory: Path,
     if facts_dir is not None:
         facts_dir.mkdir(parents=True, exist_ok=True)
         for name, facts in got.facts.items():
-            (facts_dir / f"{name}.json").write_text(
+            (facts_dir / facts_file_name(name)).write_text(
                 json.dumps(facts, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     with tempfile.TemporaryDirectory(prefix="esms-worker-facts-") as tmp:
         facts_file = Path(tmp) / "facts.json"
-        facts_file.write_text(json.dumps(got.to_dict(), ensure_ascii=False), encoding="utf-8")
+        # ASCII: a fact read with surrogateescape (\udcff) round-trips, UTF-8 cannot hold it
+        facts_file.write_text(json.dumps(got.to_dict()), encoding="utf-8")
         result = check(plan, forks=forks, controls=controls, junit_xml=junit_xml,
                        facts_file=facts_file, state_dir=state_dir)
     return replace(result, details={**result.details, "worker": worker.destination})
 
 
-__all__ = ["SSH_ARGS", "WorkerFacts", "build_check_job", "check_remote", "collect_on_worker",
-           "job_known_hosts", "known_hosts_for", "stream_job"]
+__all__ = ["SSH_ARGS", "SSH_CONNECTIONS", "WorkerFacts", "build_check_job", "check_remote",
+           "collect_on_worker", "connection_refusals", "job_known_hosts", "known_hosts_for",
+           "stream_job"]

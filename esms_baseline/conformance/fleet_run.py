@@ -140,8 +140,16 @@ def may_hold_secrets(inventory_text: str) -> bool:
         return True
     if "__ansible_vault" in inventory_text:
         return True
-    hostvars = (data.get("_meta") or {}).get("hostvars") or {}
-    return any(_SECRET_NAME.search(str(k)) for hv in hostvars.values() for k in hv)
+    return _secret_key_in(data)
+
+
+def _secret_key_in(value: Any) -> bool:
+    """A key named like a secret anywhere (host or group vars, nested dicts and lists)."""
+    if isinstance(value, dict):
+        return any(_SECRET_NAME.search(str(k)) or _secret_key_in(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_secret_key_in(v) for v in value)
+    return False
 
 
 def check_many(

@@ -19,6 +19,15 @@ from typing import Any
 SUPPORTED_PLATFORMS = ("debian", "windows")
 
 
+
+def facts_file_name(host: str) -> str:
+    """The --facts-dir file of a host: one file name whatever the inventory calls it (Ansible
+    accepts ``../../x``): ``%``, ``/``, ``\\`` and NUL are %-encoded."""
+    for ch in ("%", "/", "\\", "\x00"):
+        host = host.replace(ch, f"%{ord(ch):02X}")
+    return f"{host}.json"
+
+
 @dataclass(frozen=True)
 class CheckTarget:
     """One host to check.

@@ -33,7 +33,7 @@ from esms_baseline.conformance.collectors import (
     host_spec,
     warm_up,
 )
-from esms_baseline.conformance.model import CheckPlan, CheckTarget, Outcome
+from esms_baseline.conformance.model import CheckPlan, CheckTarget, Outcome, facts_file_name
 from esms_baseline.conformance.rules.organisation import evidence
 from esms_baseline.results import SITE_HOST, ControlResult, Verdict
 
@@ -227,7 +227,7 @@ class FactsCache:
             self._run.facts_dir.mkdir(parents=True, exist_ok=True)
             for name, got in done.items():
                 if isinstance(got, Collected):
-                    (self._run.facts_dir / f"{name}.json").write_text(
+                    (self._run.facts_dir / facts_file_name(name)).write_text(
                         json.dumps(got.facts, indent=1, sort_keys=True) + "\n", encoding="utf-8")
         return done
 

@@ -11,6 +11,7 @@ claim of scanner_map.yml, agreement and note).
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -39,7 +40,14 @@ def scanner_versions(results_xml: str | bytes) -> tuple[str, str]:
     bench = root if root.tag == x + "Benchmark" else root.find(".//" + x + "Benchmark")
     version = bench.find(x + "version") if bench is not None else None
     content = (version.text or "").strip() if version is not None else ""
-    return scanner, content
+    return _short(scanner), _short(content)
+
+
+def _short(text: str, limit: int = 100) -> str:
+    """A version as the host stated it, for the history and the reports: one line (control
+    characters and runs of spaces become one space), at most ``limit`` characters."""
+    text = " ".join(re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]", " ", text).split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def scan_payload(rows: Sequence[AgreementRow], *, check_run_id: int | None,

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from esms_baseline.catalogue.scanner_map import load_scanner_map
 from esms_baseline.conformance.model import CheckPlan
-from esms_baseline.errors import ScannerError
+from esms_baseline.errors import EsmsError, ScannerError
 from esms_baseline.hostkeys import Endpoint
 from esms_baseline.profile import SiteProfile
 from esms_baseline.scanner.content import HOST_DATASTREAM, RULE_PREFIX, Datastream
@@ -103,10 +103,11 @@ def scan_hosts(profile: SiteProfile, *, inventory: Path | None = None, limit: st
                                          datastream=datastream)
             proc = subprocess.run(ssh_argv(ep, remote_command(name, host_datastream, rules)),
                                   input=tailoring, capture_output=True, text=True,
+                                  encoding="utf-8", errors="replace",  # the host's bytes
                                   check=False, timeout=SCAN_TIMEOUT_SECONDS)
         except subprocess.TimeoutExpired:
             return HostScan(name, {}, error=f"oscap took more than {SCAN_TIMEOUT_SECONDS} s")
-        except ScannerError as exc:
+        except EsmsError as exc:  # this host's tailoring: one host never stops the others
             return HostScan(name, {}, error=str(exc))
         if proc.returncode not in (0, 2) or not proc.stdout.strip():
             err = proc.stderr.strip()
@@ -120,8 +121,14 @@ def scan_hosts(profile: SiteProfile, *, inventory: Path | None = None, limit: st
         scanner, content = scanner_versions(proc.stdout)
         return HostScan(name, results, scanner, content)
 
+    def guarded(name: str) -> HostScan:
+        try:
+            return one(name)
+        except Exception as exc:  # noqa: BLE001 - one host never stops the others
+            return HostScan(name, {}, error=f"{type(exc).__name__}: {exc}")
+
     with ThreadPoolExecutor(max_workers=max(1, min(forks, len(names)))) as pool:
-        return list(pool.map(one, names))
+        return list(pool.map(guarded, names))
 
 
 def _plan_inventories(plan: CheckPlan) -> list[Path]:

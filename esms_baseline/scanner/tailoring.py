@@ -44,6 +44,8 @@ ROLE_DEFAULTS: dict[str, int] = {
 }
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 _CLASSES = {"upper": "ucredit", "lower": "lcredit", "digit": "dcredit", "special": "ocredit"}
+#: Characters outside XML 1.0's Char production (ElementTree writes them raw, ill-formed).
+_XML_INVALID = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _FAILLOCK_RULES = ("accounts_passwords_pam_faillock_deny",
                    "accounts_passwords_pam_faillock_unlock_time",
                    "accounts_passwords_pam_faillock_interval")
@@ -149,6 +151,10 @@ def tailoring_xml(profiles: Sequence[TailoredProfile], *, site_name: str,
     """The XCCDF 1.2 Tailoring document (NIST IR 7275r4, 6.7) for ``profiles``."""
     if not profiles:
         raise ScannerError("no Debian host to tailor the scanner's profile for")
+    for text in (site_name, *(p.host for p in profiles)):
+        if _XML_INVALID.search(text):
+            raise ScannerError(f"{text!r} holds a character XML cannot hold (a control "
+                               "character): the tailoring cannot name it")
     ids = [p.id for p in profiles]
     if len(set(ids)) != len(ids):
         raise ScannerError("two hosts give the same tailored profile id: " + ", ".join(ids))
@@ -181,8 +187,9 @@ def export_tailoring(profile: SiteProfile, *, host: str | None = None,
                      now: _dt.datetime | None = None) -> str:
     """The tailoring file of a site (every Debian host, or only ``host``), checked against
     ``datastream`` when given (every rule, value and profile it names must exist)."""
-    plan = build_plan(profile, inventory=inventory, limit=host)
-    hosts = [h for h in plan.hosts if h.platform == "debian"]
+    # the host by its exact name, not as a --limit (which splits ``2001:db8::5`` on ``:``)
+    plan = build_plan(profile, inventory=inventory)
+    hosts = [h for h in plan.hosts if h.platform == "debian" and host in (None, h.name)]
     if host is not None and not hosts:
         raise ScannerError(f"{host}: not a Debian host of the site (the scanner's content "
                            "is for Debian 12)")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 import zlib
 from dataclasses import dataclass
@@ -146,6 +147,15 @@ def testinfra_host(spec: str, ssh_options: str = "") -> Any:
         if inner is not None:
             host, backend = inner, inner.backend
     if backend.NAME in ("ssh", "safe-ssh"):
+        # testinfra caches one Host per spec (two sites of a fleet may share one): these
+        # options are this call's, on a copy, never on the shared backend
+        import copy
+
+        import testinfra.host
+
+        backend = copy.copy(backend)
+        host = testinfra.host.Host(backend)
+        backend.set_host(host)
         backend.controlpersist = 0
         # ours before the inventory's: ssh keeps the first value, and an inventory's
         # ControlPath would reuse a master opened earlier without host key verification
@@ -164,6 +174,22 @@ def warm_up(specs: list[str]) -> None:
             continue
         inv = parse_qs(url.query).get("ansible_inventory", [None])[0]
         AnsibleRunner.get_runner(inv).inventory  # noqa: B018 - cached_property, read once
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def scrub_surrogates(value: Any) -> Any:
+    """``value`` (parsed JSON) with every lone surrogate (a host's non-UTF-8 byte, e.g. in a
+    file name, written by the collector as ``\\udcff``) replaced by U+FFFD: results,
+    history and reports are UTF-8, which cannot hold one."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {scrub_surrogates(k): scrub_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [scrub_surrogates(v) for v in value]
+    return value
 
 
 @dataclass(frozen=True)
@@ -232,7 +258,7 @@ def collect(target: CheckTarget, ssh_config: Path | None = None) -> Collected:
             tail = f"collector timed out after {REMOTE_TIMEOUT_SECONDS} s"
         raise CollectionError(f"{target.name}: collector exited {result.rc}: {tail}")
     try:
-        facts = json.loads(result.stdout)
+        facts = scrub_surrogates(json.loads(result.stdout))
     except ValueError as exc:
         raise CollectionError(f"{target.name}: collector output is not JSON: {exc}") from exc
     if not isinstance(facts, dict) or facts.get("platform") != target.platform:
