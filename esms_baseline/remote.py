@@ -223,14 +223,12 @@ def apply_remote(
 ) -> ApplyResult:
     """Apply ``plan`` through ``worker`` and return what happened, per host and control,
     exactly like :func:`esms_baseline.run.apply` (same result type and exit status)."""
-    import ansible_runner
-
     from esms_baseline.run import _Collector
     from esms_baseline.statedir import default_state_dir
 
     if not plan.hosts:
         raise RunError("no host to apply to")
-    ssh_cmd = worker.command()
+    worker.command()  # a bad destination or a missing known_hosts: refused before anything
     started = _dt.datetime.now(_dt.UTC)
     known_hosts, refused = job_host_keys(plan)
     from esms_baseline.remote_check import connection_refusals
@@ -257,11 +255,6 @@ def apply_remote(
     for h in plan.hosts:
         collector.host(h.name)
     stats: dict[str, Any] = {}
-    ssh: subprocess.Popen[bytes] | None = None
-    err_chunks: list[bytes] = []
-    sent: list[BaseException] = []
-    runner: Any = None
-    rc_ssh: int | None = None
     try:
         args = build_job(plan, private, connection_inventory=connection_inventory,
                          ssh_key=ssh_key, vault_password_file=vault_password_file,
@@ -289,62 +282,22 @@ def apply_remote(
         }
         if controls:
             kwargs["tags"] = ",".join([*controls, "always"])
-        ssh = subprocess.Popen(ssh_cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE)
-        assert ssh.stdin is not None and ssh.stdout is not None and ssh.stderr is not None
 
-        def send() -> None:
-            try:
-                ansible_runner.run(private_data_dir=str(private), streamer="transmit",
-                                   _output=ssh.stdin, **kwargs)
-            except BaseException as exc:  # noqa: BLE001 - reported below
-                sent.append(exc)
-            finally:
-                try:
-                    ssh.stdin.close()  # type: ignore[union-attr]
-                except OSError:
-                    pass
-
-        sender = threading.Thread(target=send, name="esms-transmit", daemon=True)
-        sender.start()
-        reader = threading.Thread(target=lambda: err_chunks.append(ssh.stderr.read()),  # type: ignore[union-attr]
-                                  daemon=True)
-        reader.start()
-
-        def on_event(event: Mapping[str, Any]) -> bool:
+        def on_event(event: Mapping[str, Any]) -> None:
             step = _record(collector, event, stats)
             if step is not None and progress is not None:
                 progress(step)
-            return True
 
-        try:
-            runner = ansible_runner.run(private_data_dir=str(out), streamer="process",
-                                        _input=ssh.stdout, ident=IDENT, quiet=True,
-                                        event_handler=on_event)
-        except Exception as exc:  # noqa: BLE001 - a broken stream: reported with ssh's error
-            sent.append(exc)
-        sender.join(timeout=60)
-        try:
-            rc_ssh = ssh.wait(timeout=timeout_seconds)
-        except subprocess.TimeoutExpired:
-            ssh.kill()
-            rc_ssh = ssh.wait()
-        reader.join(timeout=10)
+        got = stream_job(worker, private, out, kwargs, on_event=on_event,
+                         timeout_seconds=timeout_seconds)
     finally:
         shutil.rmtree(private, ignore_errors=True)
-        if ssh is not None:
-            if ssh.poll() is None:
-                ssh.kill()
-                ssh.wait()
-            for pipe in (ssh.stdin, ssh.stdout, ssh.stderr):
-                if pipe is not None:
-                    pipe.close()
-    status, rc = _artifact_status(out / "artifacts" / IDENT, str(getattr(runner, "status", "")))
-    if rc_ssh != 0 and not stats:  # the job never ran to its end on the worker
-        err = b"".join(err_chunks).decode(errors="replace").strip()[-500:]
-        raise RunError(f"remote job: ssh to the worker failed (exit {rc_ssh}): {err}")
-    if sent:
-        raise RunError(f"remote job: the job stream failed: {sent[0]}")
+    status, rc = got.status, got.rc
+    if got.rc_ssh != 0 and not stats:  # the job never ran to its end on the worker
+        raise RunError(f"remote job: ssh to the worker failed (exit {got.rc_ssh}): "
+                       f"{got.stderr_tail}")
+    if got.errors:
+        raise RunError(f"remote job: the job stream failed: {got.errors[0]}")
     if status == "successful" and rc not in (0, None):
         status = "failed"
     results = []
@@ -367,6 +320,87 @@ def apply_remote(
                        artifacts_dir=str(out / "artifacts" / IDENT), check_mode=check_mode,
                        excepted={h.name: tuple(sorted(h.excepted)) for h in plan.hosts
                                  if h.excepted})
+
+
+@dataclass(frozen=True)
+class Streamed:
+    """How a job's stream went: the worker's ``status``/``rc`` (from its artifacts: ``process``
+    itself exits 0 even when the playbook failed), whether the play's final stats arrived
+    (``ended``), ssh's exit status and the end of its stderr, and the exceptions of the
+    transmit or process side. The callers decide what is an error for them."""
+
+    status: str
+    rc: int | None
+    ended: bool
+    rc_ssh: int | None
+    stderr_tail: str
+    errors: tuple[BaseException, ...]
+
+
+def stream_job(worker: Worker, private: Path, out: Path, kwargs: Mapping[str, Any], *,
+               on_event: Callable[[Mapping[str, Any]], None],
+               timeout_seconds: float = 3600) -> Streamed:
+    """Send the job in ``private`` to ``worker`` and read it back into ``out``: ansible-runner
+    ``transmit`` | ``ssh worker 'ansible-runner worker --delete'`` | ``process``. Every event
+    goes to ``on_event``; ssh is killed after ``timeout_seconds`` and never left running."""
+    import ansible_runner
+
+    ssh = subprocess.Popen(worker.command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE)
+    assert ssh.stdin is not None and ssh.stdout is not None and ssh.stderr is not None
+    errors: list[BaseException] = []
+    err_chunks: list[bytes] = []
+    ended = [False]
+    runner: Any = None
+    rc_ssh: int | None = None
+
+    def send() -> None:
+        try:
+            ansible_runner.run(private_data_dir=str(private), streamer="transmit",
+                               _output=ssh.stdin, **kwargs)
+        except BaseException as exc:  # noqa: BLE001 - reported to the caller
+            errors.append(exc)
+        finally:
+            try:
+                ssh.stdin.close()  # type: ignore[union-attr]
+            except OSError:
+                pass
+
+    def handler(event: Mapping[str, Any]) -> bool:
+        if event.get("event") == "playbook_on_stats":
+            ended[0] = True
+        on_event(event)
+        return True
+
+    sender = threading.Thread(target=send, name="esms-transmit", daemon=True)
+    sender.start()
+    reader = threading.Thread(target=lambda: err_chunks.append(ssh.stderr.read()),  # type: ignore[union-attr]
+                              daemon=True)
+    reader.start()
+    try:
+        try:
+            runner = ansible_runner.run(private_data_dir=str(out), streamer="process",
+                                        _input=ssh.stdout, ident=IDENT, quiet=True,
+                                        event_handler=handler)
+        except Exception as exc:  # noqa: BLE001 - a broken stream: reported with ssh's error
+            errors.append(exc)
+        sender.join(timeout=60)
+        try:
+            rc_ssh = ssh.wait(timeout=timeout_seconds)
+        except subprocess.TimeoutExpired:
+            ssh.kill()
+            rc_ssh = ssh.wait()
+        reader.join(timeout=10)
+    finally:
+        if ssh.poll() is None:
+            ssh.kill()
+            ssh.wait()
+        for pipe in (ssh.stdin, ssh.stdout, ssh.stderr):
+            pipe.close()
+    status, rc = _artifact_status(out / "artifacts" / IDENT, str(getattr(runner, "status", "")))
+    return Streamed(status=status, rc=rc, ended=ended[0], rc_ssh=rc_ssh,
+                    stderr_tail=b"".join(err_chunks).decode(errors="replace").strip()[-500:],
+                    errors=tuple(errors))
 
 
 def _record(collector: Any, event: Mapping[str, Any], stats: dict[str, Any]) -> Any:
@@ -429,4 +463,5 @@ def remote_apply_fn(worker: Worker, *, connection_inventory: Path,
     return fn
 
 
-__all__ = ["IDENT", "Worker", "apply_remote", "build_job", "remote_apply_fn"]
+__all__ = ["IDENT", "Streamed", "Worker", "apply_remote", "build_job", "remote_apply_fn",
+           "stream_job"]

@@ -29,10 +29,8 @@ import os
 import re
 import shlex
 import shutil
-import subprocess
 import tempfile
-import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,7 +39,7 @@ from esms_baseline.conformance.collectors import remote_argv, scrub_surrogates
 from esms_baseline.conformance.model import CheckPlan, facts_file_name
 from esms_baseline.errors import RunError
 from esms_baseline.profile import ansible_yaml
-from esms_baseline.remote import IDENT, Worker, _artifact_status
+from esms_baseline.remote import IDENT, Worker, stream_job
 from esms_baseline.results import CheckResult
 
 #: Platforms whose collector runs through a worker (Windows: WinRM from the worker, not yet).
@@ -213,77 +211,6 @@ def _message(res: Mapping[str, Any]) -> str:
         lines[-1][:500] if lines else "no output")
 
 
-def stream_job(worker: Worker, private: Path, out: Path, kwargs: Mapping[str, Any], *,
-               on_event: Callable[[Mapping[str, Any]], None],
-               timeout_seconds: float = 3600) -> tuple[str, int | None]:
-    """Send the job in ``private`` to ``worker`` (transmit | ssh worker | process into
-    ``out``); return the worker's ``status`` and ``rc``. RunError when the worker cannot be
-    reached or the stream breaks before the end."""
-    import ansible_runner
-
-    ssh = subprocess.Popen(worker.command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE)
-    assert ssh.stdin is not None and ssh.stdout is not None and ssh.stderr is not None
-    errors: list[BaseException] = []
-    err_chunks: list[bytes] = []
-    ended = [False]
-    runner: Any = None
-
-    def send() -> None:
-        try:
-            ansible_runner.run(private_data_dir=str(private), streamer="transmit",
-                               _output=ssh.stdin, **kwargs)
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            try:
-                ssh.stdin.close()  # type: ignore[union-attr]
-            except OSError:
-                pass
-
-    def handler(event: Mapping[str, Any]) -> bool:
-        if event.get("event") == "playbook_on_stats":
-            ended[0] = True
-        on_event(event)
-        return True
-
-    sender = threading.Thread(target=send, name="esms-transmit", daemon=True)
-    sender.start()
-    reader = threading.Thread(target=lambda: err_chunks.append(ssh.stderr.read()),  # type: ignore[union-attr]
-                              daemon=True)
-    reader.start()
-    try:
-        try:
-            runner = ansible_runner.run(private_data_dir=str(out), streamer="process",
-                                        _input=ssh.stdout, ident=IDENT, quiet=True,
-                                        event_handler=handler)
-        except Exception as exc:  # noqa: BLE001 - a broken stream: reported with ssh's error
-            errors.append(exc)
-        sender.join(timeout=60)
-        try:
-            rc_ssh = ssh.wait(timeout=timeout_seconds)
-        except subprocess.TimeoutExpired:
-            ssh.kill()
-            rc_ssh = ssh.wait()
-        reader.join(timeout=10)
-    finally:
-        if ssh.poll() is None:
-            ssh.kill()
-            ssh.wait()
-        for pipe in (ssh.stdin, ssh.stdout, ssh.stderr):
-            pipe.close()
-    if rc_ssh != 0 and not ended[0]:
-        err = b"".join(err_chunks).decode(errors="replace").strip()[-500:]
-        raise RunError(f"remote job: ssh to the worker {worker.destination} failed "
-                       f"(exit {rc_ssh}): {err or 'no message'}")
-    if errors and not ended[0]:
-        raise RunError(f"remote job: the job stream failed: {errors[0]}")
-    status, rc = _artifact_status(out / "artifacts" / IDENT, str(getattr(runner, "status", "")))
-    if not ended[0]:
-        raise RunError(f"remote job: the worker's run did not finish (status {status}, rc {rc})")
-    return status, rc
-
-
 def collect_on_worker(plan: CheckPlan, worker: Worker, *, connection_inventory: Path,
                       ssh_key: Path | None = None, forks: int = 20,
                       state_dir: Path | None = None,
@@ -337,8 +264,16 @@ def _collect_platform(got: WorkerFacts, worker: Worker, platform: str, names: li
                         "ANSIBLE_RETRY_FILES_ENABLED": "False"},
             "suppress_env_files": True,
         }
-        stream_job(worker, private, out, kwargs, on_event=on_event,
-                   timeout_seconds=timeout_seconds)
+        got_stream = stream_job(worker, private, out, kwargs, on_event=on_event,
+                                timeout_seconds=timeout_seconds)
+        if got_stream.rc_ssh != 0 and not got_stream.ended:
+            raise RunError(f"remote job: ssh to the worker {worker.destination} failed "
+                           f"(exit {got_stream.rc_ssh}): {got_stream.stderr_tail or 'no message'}")
+        if got_stream.errors and not got_stream.ended:
+            raise RunError(f"remote job: the job stream failed: {got_stream.errors[0]}")
+        if not got_stream.ended:
+            raise RunError(f"remote job: the worker's run did not finish (status "
+                           f"{got_stream.status}, rc {got_stream.rc})")
     finally:
         shutil.rmtree(private, ignore_errors=True)
         shutil.rmtree(out, ignore_errors=True)
@@ -376,5 +311,4 @@ def check_remote(plan: CheckPlan, worker: Worker, *, connection_inventory: Path,
 
 
 __all__ = ["SSH_ARGS", "SSH_CONNECTIONS", "WorkerFacts", "build_check_job", "check_remote",
-           "collect_on_worker", "connection_refusals", "job_known_hosts", "known_hosts_for",
-           "stream_job"]
+           "collect_on_worker", "connection_refusals", "job_known_hosts", "known_hosts_for"]
