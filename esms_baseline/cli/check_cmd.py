@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from esms_baseline.cli.fleet_cmd import add_fleet_arguments
-from esms_baseline.cli.worker_opts import add_worker_arguments, refuse_fleet_worker, worker_check_fn
+from esms_baseline.cli.worker_opts import add_worker_arguments, worker_check_fn
 from esms_baseline.conformance import check
 from esms_baseline.conformance.report import render_text
 from esms_baseline.conformance.runner import selected_controls
@@ -61,10 +61,6 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from esms_baseline.cli.fleet_cmd import fleet_or_single
 
-    refused = refuse_fleet_worker(args)
-    if refused:
-        print(f"error: {refused}", file=sys.stderr)
-        return 2
     fleet_status = fleet_or_single(args, "check")
     if fleet_status is not None:
         return fleet_status

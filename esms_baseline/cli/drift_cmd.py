@@ -113,13 +113,9 @@ def record_and_compare(result: CheckResult, history: History) -> Drift:
 
 def run(args: argparse.Namespace, *, check_fn: CheckFn | None = None) -> int:
     from esms_baseline.cli.fleet_cmd import fleet_or_single
-    from esms_baseline.cli.worker_opts import refuse_fleet_worker, worker_check_fn
+    from esms_baseline.cli.worker_opts import worker_check_fn
     from esms_baseline.profile import load_profile
 
-    refused = refuse_fleet_worker(args)
-    if refused:
-        print(f"error: {refused}", file=sys.stderr)
-        return 2
     fleet_status = fleet_or_single(args, "drift")
     if fleet_status is not None:
         return fleet_status

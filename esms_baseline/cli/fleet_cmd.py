@@ -51,18 +51,22 @@ def fleet_or_single(args: argparse.Namespace, action: str) -> int | None:
     if not is_fleet(paths):
         args.profile = paths[0]
         return None
-    profiles = _profiles(args, paths)
+    profiles = _profiles(args, paths, action)
     if isinstance(profiles, int):
         return profiles
     return _run(args, action, profiles)
 
 
-def _profiles(args: argparse.Namespace, paths: list[Path]) -> list[Path] | int:
+def _profiles(args: argparse.Namespace, paths: list[Path], action: str) -> list[Path] | int:
     for opt in _SINGLE_ONLY:
         if getattr(args, opt, None) not in (None, False):
             print(f"error: --{opt.replace('_', '-')} applies to one site, not to a fleet",
                   file=sys.stderr)
             return 2
+    if action != "apply" and getattr(args, "worker", None):  # the fleet check has no worker path
+        print("error: --worker with several profiles or a folder: only `apply` supports that yet",
+              file=sys.stderr)
+        return 2
     from esms_baseline.errors import PlanError
     from esms_baseline.fleet import find_profiles
 
@@ -154,7 +158,7 @@ def fleet_report(args: argparse.Namespace) -> int:
 
     sites: list[str] | None = None
     if args.profile:
-        profiles = _profiles(args, list(args.profile))
+        profiles = _profiles(args, list(args.profile), "report")
         if isinstance(profiles, int):
             return profiles
         sites = [load_profile(p).site.name for p in profiles]

@@ -76,13 +76,3 @@ def worker_check_fn(args: argparse.Namespace) -> Callable[..., CheckResult] | No
                             junit_xml=junit_xml, facts_dir=facts_dir)
 
     return fn
-
-
-def refuse_fleet_worker(args: argparse.Namespace) -> str | None:
-    """check/drift: --worker applies to one site (the fleet's check has no worker path yet)."""
-    from esms_baseline.cli.fleet_cmd import is_fleet
-
-    paths = list(args.profile) if isinstance(args.profile, list) else [args.profile]
-    if getattr(args, "worker", None) and is_fleet(paths):
-        return "--worker with several profiles or a folder: only `apply` supports that yet"
-    return None

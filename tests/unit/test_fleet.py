@@ -144,6 +144,9 @@ def test_fleet_cli_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert main(["apply", str(a), str(b), "--sites-parallel", "0"]) == 2
     assert main(["apply", str(a), str(b), "--controls", "ESMS-XXX-99"]) == 2
     assert "unknown control" in capsys.readouterr().err
+    for action in ("check", "drift"):  # the fleet check has no worker path: refused, nothing run
+        assert main([action, str(a), str(b), "--worker", "relais@127.0.0.1"]) == 2
+        assert "only `apply` supports that yet" in capsys.readouterr().err
 
 
 def test_schedule_one_timer_for_the_fleet(tmp_path: Path,
