@@ -23,6 +23,7 @@ from typing import Any
 
 from esms_baseline.conformance.model import Outcome
 from esms_baseline.conformance.rules._util import FactsUnavailable, section, var
+from esms_baseline.conformance.rules.providers import _day
 from esms_baseline.conformance.rules.providers import prv_02 as _debian_prv_02
 from esms_baseline.windows import parse
 from esms_baseline.windows.providers import (
@@ -38,10 +39,6 @@ _FULL_SHARE = 0.95
 #: oldest events, AutoBackup archives the full log and starts a new one; Retain stops):
 #: https://learn.microsoft.com/dotnet/api/system.diagnostics.eventing.reader.eventlogmode
 _KEEPS_RECORDING = frozenset({"circular", "autobackup"})
-
-
-def _day(raw: Any) -> _dt.date:
-    return raw if isinstance(raw, _dt.date) else _dt.date.fromisoformat(str(raw))
 
 
 def prv_01(facts: Mapping[str, Any], variables: Mapping[str, Any]) -> Outcome:
